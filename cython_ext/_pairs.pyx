@@ -1,0 +1,228 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The pair engine: compiled loops over atom pairs (private).
+
+Every function here takes typed memoryviews and an output array, releases the
+GIL and only loops.  Validation, dtype conversion and backend choice are done
+by ``clusterstruct.scattering._engine``; each function has a pure-NumPy twin
+with the same signature in ``clusterstruct.scattering._numpy_kernels``.
+
+Atoms arrive sorted by species: species ``a`` occupies rows
+``starts[a] <= i < starts[a + 1]``.  Unordered species pairs ``(a, b)``, a <= b,
+are numbered ``t = 0, 1, ...`` in the order (0,0), (0,1), ..., (0,T-1), (1,1), ...
+Only pairs i < j are visited (self terms are added by the caller).
+
+Numerics
+--------
+sin(x)/x
+    Evaluated as ``sin(x)/x`` with ``x = q*r + 1e-300``.  For x >= 1e-8 the
+    quotient is accurate to a few ulp; below that ``sin(x) == x`` in double
+    precision, so the quotient is exactly 1.  The 1e-300 offset only matters
+    when r == 0 (coincident atoms, allowed on request) and keeps the loop
+    branch-free so that gcc vectorises ``sin`` through libmvec (``-ffast-math``).
+Accumulation
+    double precision.  The exact sum is accumulated per tile of at most
+    ``_TILE`` pairs and the tile sums are added to the output, so each q value
+    sees the same additions in the same order whatever the thread count.
+Histogram
+    each distance is spread onto the 4 nearest nodes of a uniform grid
+    ``r_m = (m - 1) * dr`` with cubic Lagrange weights, so that
+    sum_m h[m] g(r_m) reproduces sum_pairs g(r_ij) for any cubic g exactly and
+    for g(r) = sin(qr)/(qr) with error per pair at most
+    (9/16)/24 * max|g''''| * dr^4 <= 0.0047 (q dr)^4.
+    Measured (max over q of |I/I_exact - 1|, minima included, 412-atom
+    perfect ZnSe sphere, q <= 2.5 1/A): dr = 0.01 A -> 5e-8,
+    0.003 A -> 2e-10, 0.001 A -> 6e-12.  Nearest-node binning gives 0.42,
+    0.26 and 0.046 on the same cluster.
+Parallelism
+    the exact sum and the histogram transform run OpenMP over q; the
+    histogram build runs over a fixed number of row blocks (set by the caller
+    from the input size, never from the thread count), each with its own
+    histogram, summed afterwards in block order.  Results are therefore
+    bit-identical for any number of threads.
+"""
+
+from cython.parallel cimport prange, threadid
+from libc.math cimport sin, sqrt, floor
+from libc.stdlib cimport malloc, free
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #define CS_HAVE_OPENMP 1
+    #else
+    #define CS_HAVE_OPENMP 0
+    #endif
+    """
+    int CS_HAVE_OPENMP
+
+import numpy as np
+
+HAVE_OPENMP = bool(CS_HAVE_OPENMP)
+
+cdef Py_ssize_t _TILE = 16384
+
+
+cdef double _sinc_sum(double q, const double* r, Py_ssize_t n) noexcept nogil:
+    cdef double s = 0.0
+    cdef double x
+    cdef Py_ssize_t p
+    for p in range(n):
+        x = q * r[p] + 1e-300
+        s += sin(x) / x
+    return s
+
+
+cdef void _flush(const double* buf, Py_ssize_t n, const double[::1] q,
+                 double[:, ::1] out, Py_ssize_t t, int n_threads) noexcept nogil:
+    cdef Py_ssize_t iq
+    cdef Py_ssize_t nq = q.shape[0]
+    for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
+        out[t, iq] = out[t, iq] + _sinc_sum(q[iq], buf, n)
+
+
+def debye_exact(const double[:, ::1] pos, const Py_ssize_t[::1] starts,
+                const double[::1] q, double[:, ::1] out, int n_threads=1):
+    """Add to ``out[t, iq]`` the sum of sin(q r_ij)/(q r_ij) over pairs i<j of species pair t.
+
+    pos: (N, 3) [A], sorted by species; starts: (T+1,) row offsets;
+    q: (nq,) [1/A]; out: (T(T+1)/2, nq), accumulated into (zero it first).
+    Memory: one tile of ``_TILE`` distances, whatever N.
+    """
+    cdef Py_ssize_t T = starts.shape[0] - 1
+    cdef Py_ssize_t a, b, i, j, j0, n = 0, t = 0
+    cdef double dx, dy, dz
+    cdef double* buf = <double*> malloc(_TILE * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for a in range(T):
+                for b in range(a, T):
+                    n = 0
+                    for i in range(starts[a], starts[a + 1]):
+                        j0 = i + 1 if a == b else starts[b]
+                        for j in range(j0, starts[b + 1]):
+                            dx = pos[i, 0] - pos[j, 0]
+                            dy = pos[i, 1] - pos[j, 1]
+                            dz = pos[i, 2] - pos[j, 2]
+                            buf[n] = sqrt(dx * dx + dy * dy + dz * dz)
+                            n = n + 1
+                            if n == _TILE:
+                                _flush(buf, n, q, out, t, n_threads)
+                                n = 0
+                    if n > 0:
+                        _flush(buf, n, q, out, t, n_threads)
+                    t = t + 1
+    finally:
+        free(buf)
+
+
+cdef void _row_distances(const double* xs, const double* ys, const double* zs, Py_ssize_t i,
+                         Py_ssize_t j0, Py_ssize_t j1, double inv_dr, double* buf) noexcept nogil:
+    # separate x, y, z arrays so that this loop vectorises (sqrt included)
+    cdef Py_ssize_t j
+    cdef double xi = xs[i], yi = ys[i], zi = zs[i], dx, dy, dz
+    for j in range(j0, j1):
+        dx = xi - xs[j]
+        dy = yi - ys[j]
+        dz = zi - zs[j]
+        buf[j - j0] = sqrt(dx * dx + dy * dy + dz * dz) * inv_dr
+
+
+cdef void _spread(const double* buf, Py_ssize_t n, double* h) noexcept nogil:
+    # cubic Lagrange weights of nodes k-1..k+2 (stored at k..k+3, node m at (m-1) dr)
+    cdef Py_ssize_t p, k
+    cdef double x, u, up1, um1, um2
+    for p in range(n):
+        x = buf[p]
+        k = <Py_ssize_t> x          # x >= 0, so truncation is floor
+        u = x - k
+        up1 = u + 1.0
+        um1 = u - 1.0
+        um2 = u - 2.0
+        h[k] += -u * um1 * um2 * (1.0 / 6.0)
+        h[k + 1] += up1 * um1 * um2 * 0.5
+        h[k + 2] += -up1 * u * um2 * 0.5
+        h[k + 3] += up1 * u * um1 * (1.0 / 6.0)
+
+
+cdef void _hist_block(const double* xs, const double* ys, const double* zs,
+                      const Py_ssize_t[::1] starts, double inv_dr,
+                      double[:, :, ::1] work, Py_ssize_t blk, double* buf) noexcept nogil:
+    cdef Py_ssize_t T = starts.shape[0] - 1
+    cdef Py_ssize_t n_blocks = work.shape[0]
+    cdef Py_ssize_t a, b, i, j0, t = 0
+    for a in range(T):
+        for b in range(a, T):
+            i = starts[a] + blk
+            while i < starts[a + 1]:
+                j0 = i + 1 if a == b else starts[b]
+                if starts[b + 1] > j0:
+                    _row_distances(xs, ys, zs, i, j0, starts[b + 1], inv_dr, buf)
+                    _spread(buf, starts[b + 1] - j0, &work[blk, t, 0])
+                i = i + n_blocks
+            t = t + 1
+
+
+def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
+                   double[:, :, ::1] work, int n_threads=1):
+    """Cubic-Lagrange pair-distance histogram per species pair, one per row block.
+
+    work: (n_blocks, T(T+1)/2, n_bins), zeroed by the caller; node m is at
+    r = (m - 1) * dr [A]; n_bins must exceed Dmax/dr + 3.  Row i of species a
+    goes to block (i - starts[a]) % n_blocks.  Sum over axis 0 for the histogram.
+    """
+    cdef Py_ssize_t N = pos.shape[0]
+    cdef Py_ssize_t n_blocks = work.shape[0]
+    cdef Py_ssize_t blk, i
+    cdef double inv_dr = 1.0 / dr
+    cdef double[:, ::1] soa = np.ascontiguousarray(np.asarray(pos).T)
+    cdef double[:, ::1] bufs = np.empty((n_blocks, max(N, 1)))
+    if N == 0:
+        return
+    with nogil:
+        for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
+            _hist_block(&soa[0, 0], &soa[1, 0], &soa[2, 0], starts, inv_dr, work, blk, &bufs[blk, 0])
+
+
+cdef void _fill_sinc(double q, const double* r, double* buf, Py_ssize_t M) noexcept nogil:
+    # r[m] is a precomputed array rather than (m - 1) * dr: converting an int64
+    # counter to double has no packed SSE/AVX2 instruction and stops vectorisation.
+    cdef Py_ssize_t m
+    cdef double x
+    for m in range(M):
+        x = q * r[m] + 1e-300
+        buf[m] = sin(x) / x
+
+
+cdef double _dot(const double* a, const double* b, Py_ssize_t M) noexcept nogil:
+    cdef Py_ssize_t m
+    cdef double s = 0.0
+    for m in range(M):
+        s += a[m] * b[m]
+    return s
+
+
+def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
+                   double[:, ::1] out, double[:, ::1] scratch, int n_threads=1):
+    """``out[t, iq] = sum_m hist[t, m] * sin(q r_m)/(q r_m)`` with r_m = (m - 1) * dr [A].
+
+    scratch: (n_threads, M) work space for one row of sin(q r_m)/(q r_m) per thread.
+    """
+    cdef Py_ssize_t T = hist.shape[0]
+    cdef Py_ssize_t M = hist.shape[1]
+    cdef Py_ssize_t nq = q.shape[0]
+    cdef Py_ssize_t iq, t, tid
+    cdef double* buf
+    if scratch.shape[0] < n_threads or scratch.shape[1] < M:
+        raise ValueError("scratch must have shape (n_threads, n_bins)")
+    if M == 0:
+        return
+    cdef double[::1] r = (np.arange(M, dtype=np.float64) - 1.0) * dr
+    with nogil:
+        for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
+            tid = threadid()
+            buf = &scratch[tid, 0]
+            _fill_sinc(q[iq], &r[0], buf, M)
+            for t in range(T):
+                out[t, iq] = _dot(&hist[t, 0], buf, M)

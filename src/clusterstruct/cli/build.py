@@ -1,0 +1,229 @@
+"""clusterstruct build: candidate cluster structures."""
+
+import os
+
+from . import _common
+from ..errors import ClusterstructError
+
+HELP = "build candidate cluster structures (tetrahedra, carved shapes, compositions, named MSCs)"
+
+
+def add_parser(sub):
+    p = sub.add_parser("build", help=HELP, description=HELP)
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    t = kinds.add_parser("tetrahedron", help="metal-terminated zinc-blende tetrahedron M_T(n) X_T(n-1)",
+                         description="Metal-terminated zinc-blende tetrahedron with four {111} facets "
+                                     "(n = 5, 6, 7 give Cd35Se20, Cd56Se35, Cd84Se56 for CdSe).")
+    t.add_argument("--material", default="CdSe", help="CdSe, CdS, CdTe, ZnSe or ZnS")
+    t.add_argument("--n", type=int, required=True, help="metal atoms per edge, 2..15")
+    t.add_argument("--a", type=float, help="zinc-blende lattice constant [A] (default: table)")
+    _post_options(t)
+    t.set_defaults(func=run_tetrahedron)
+
+    s = kinds.add_parser("sphere", help="sphere carved from zinc blende or wurtzite",
+                         description="Sphere cut from the bulk lattice about a centre, dangling atoms trimmed.")
+    _lattice_options(s)
+    s.add_argument("--radius", type=float, required=True, help="radius [A]")
+    _post_options(s)
+    s.set_defaults(func=run_sphere)
+
+    c = kinds.add_parser("carve", help="carve any shape: sphere, tetrahedron, octahedron, platelet, {hkl} facets",
+                         description="Cut a shape out of a bulk lattice. Sizes in A.")
+    _lattice_options(c)
+    c.add_argument("--shape", required=True, choices=["sphere", "tetrahedron", "octahedron", "platelet", "facets"])
+    c.add_argument("--size", type=float,
+                   help="sphere radius, or distance of the {111} facets from the centre, or platelet radius [A]")
+    c.add_argument("--monolayers", type=int, help="platelet thickness in monolayers (use --centre bond)")
+    c.add_argument("--facet", action="append", default=[], metavar="HKL:DIST",
+                   help="facet family and its distance from the centre [A], e.g. 111:6.5 100:8 (repeatable)")
+    c.add_argument("--centrosymmetric", action="store_true", help="add inversion to the facet families")
+    _post_options(c)
+    c.set_defaults(func=run_carve)
+
+    m = kinds.add_parser("composition", help="rank compact cores of an exact composition",
+                         description="Enumerate distinct compact cores with exactly the given composition, "
+                                     "rank them and write rank01_*.xyz, rank02_*.xyz, ... into a folder.")
+    m.add_argument("--material", required=True, help="CdS, CdSe, CdTe, ZnSe or ZnS")
+    m.add_argument("--metal", type=int, required=True, help="number of metal atoms")
+    m.add_argument("--chalcogen", type=int, required=True, help="number of chalcogen atoms")
+    m.add_argument("--lattice", default="zincblende", help="zincblende or wurtzite")
+    m.add_argument("--top", type=int, default=5, help="how many candidates to write (default 5)")
+    m.add_argument("-o", "--output-dir", required=True, help="folder for rank01_*.xyz ...")
+    m.add_argument("--json", action="store_true", help="print the ranking as JSON")
+    m.set_defaults(func=run_composition)
+
+    nm = kinds.add_parser("named", help="a published candidate by name",
+                          description="Build a named MSC candidate (see --list).")
+    nm.add_argument("name", nargs="?", help="e.g. cd56se35, beta-cd37s20, zn32se16-zb, cdse13-cage")
+    nm.add_argument("--list", action="store_true", help="list the names")
+    nm.add_argument("-o", "--output", help="output structure file (.xyz = extended xyz)")
+    nm.add_argument("--json", action="store_true", help="print a JSON summary")
+    _ligand_options(nm)
+    nm.set_defaults(func=run_named)
+
+    a = kinds.add_parser("alloy", help="substitute chalcogen sites of a cluster (e.g. CdTe(x)Se(1-x))",
+                         description="Replace a fraction of the chalcogen sites of a structure file.")
+    a.add_argument("structure", help="input structure file")
+    a.add_argument("--element", required=True, help="incoming chalcogen: S, Se or Te")
+    a.add_argument("--fraction", type=float, required=True, help="fraction of chalcogen sites, 0..1")
+    a.add_argument("--pattern", default="random", choices=["random", "ordered", "core", "shell", "facet"])
+    a.add_argument("--seed", type=int, default=0, help="seed for --pattern random")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=run_alloy)
+
+    g = kinds.add_parser("catalog", help="regenerate the shipped structures/ folder byte for byte",
+                         description="Write every shipped candidate structure and manifest.csv.")
+    g.add_argument("-o", "--output-dir", required=True, help="folder to write into")
+    g.set_defaults(func=run_catalog)
+    return p
+
+
+def _lattice_options(p):
+    p.add_argument("--material", default="CdSe", help="CdSe, CdS, CdTe, ZnSe or ZnS")
+    p.add_argument("--lattice", default="zincblende", help="zincblende or wurtzite")
+    p.add_argument("--centre", default="metal", choices=["metal", "chalcogen", "bond", "hollow"])
+    p.add_argument("--termination", default="as-cut",
+                   choices=["as-cut", "metal-rich", "chalcogen-rich", "stoichiometric"])
+    p.add_argument("--min-bonds", type=int, default=2,
+                   help="remove atoms with fewer bonds, repeatedly (default 2; 0 keeps the raw cut)")
+
+
+def _ligand_options(p):
+    p.add_argument("--ligands", action="store_true",
+                   help="add X-type (charge balance) and L-type (remaining open sites) ligands")
+    p.add_argument("--x-ligand", default="acetate", help="acetate, benzoate or formate")
+    p.add_argument("--l-ligand", default="methylamine", help="methylamine or butylamine; 'none' for X only")
+
+
+def _post_options(p):
+    _ligand_options(p)
+    p.add_argument("-o", "--output", required=True, help="output structure file (.xyz = extended xyz)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _finish(atoms, args):
+    if getattr(args, "ligands", False):
+        from ..structures.ligands import add_ligands
+        l_type = None if args.l_ligand == "none" else args.l_ligand
+        atoms = add_ligands(atoms, x_type=args.x_ligand, l_type=l_type, fill_open_sites=l_type is not None)
+    return atoms
+
+
+def _write(atoms, args):
+    from ..io import formula
+    from ..structures.store import write_structure
+    write_structure(args.output, atoms)
+    summary = {"output": args.output, "formula": formula(atoms.get_chemical_symbols()),
+               "n_atoms": len(atoms), "construction": atoms.info.get("construction", "")}
+    if args.json:
+        _common.print_json(summary)
+    else:
+        print(f"wrote {summary['formula']} ({summary['n_atoms']} atoms) to {args.output}")
+    return 0
+
+
+def run_tetrahedron(args):
+    from ..structures import tetrahedron
+    return _write(_finish(tetrahedron(args.material, args.n, a=args.a), args), args)
+
+
+def run_sphere(args):
+    from ..structures import carve_sphere
+    atoms = carve_sphere(args.material, args.radius, lattice=args.lattice, centre=args.centre,
+                         termination=args.termination, min_bonds=args.min_bonds)
+    return _write(_finish(atoms, args), args)
+
+
+def _parse_facet(text):
+    """'111:6.5' or '1,-1,0:8' -> ((h, k, l), distance)."""
+    try:
+        hkl_text, dist = text.rsplit(":", 1)
+        parts = hkl_text.split(",") if "," in hkl_text else list(hkl_text)
+        hkl = tuple(int(h) for h in parts)
+        if len(hkl) != 3:
+            raise ValueError
+        return hkl, float(dist)
+    except ValueError:
+        raise ClusterstructError(f"--facet {text!r}: expected HKL:DIST such as 111:6.5 or 1,-1,0:8") from None
+
+
+def run_carve(args):
+    from ..structures import build
+    if args.shape in ("sphere", "tetrahedron", "octahedron", "platelet") and not args.size:
+        raise ClusterstructError(f"--shape {args.shape} needs --size")
+    if args.shape == "sphere":
+        shape = build.Sphere(args.size)
+    elif args.shape == "tetrahedron":
+        shape = build.tetrahedron_shape(args.size, args.lattice, args.material)
+    elif args.shape == "octahedron":
+        shape = build.octahedron_shape(args.size, args.lattice, args.material)
+    elif args.shape == "platelet":
+        if not args.monolayers:
+            raise ClusterstructError("--shape platelet needs --monolayers")
+        shape = build.platelet_shape(args.material, args.lattice, args.monolayers, args.size)
+    else:
+        if not args.facet:
+            raise ClusterstructError("--shape facets needs at least one --facet HKL:DIST")
+        shape = build.facets_shape(args.material, args.lattice, [_parse_facet(f) for f in args.facet],
+                                   centrosymmetric=args.centrosymmetric)
+    atoms = build.carve(args.material, shape, lattice=args.lattice, centre=args.centre,
+                        termination=args.termination, min_bonds=args.min_bonds)
+    return _write(_finish(atoms, args), args)
+
+
+def run_composition(args):
+    from ..io import formula
+    from ..structures.composition import carve_to_composition
+    from ..structures.store import write_structure
+    if args.top < 1:
+        raise ClusterstructError(f"--top must be >= 1, got {args.top}")
+    cands = carve_to_composition(args.material, args.metal, args.chalcogen, lattice=args.lattice,
+                                 top=args.top)
+    os.makedirs(args.output_dir, exist_ok=True)
+    rows = []
+    for rank, cand in enumerate(cands, 1):
+        f = formula(cand.atoms.get_chemical_symbols())
+        name = f"rank{rank:02d}_{f}_{cand.terms['point_group']}_{cand.terms['centre']}.xyz"
+        write_structure(os.path.join(args.output_dir, name), cand.atoms)
+        rows.append({"rank": rank, "file": name, "score": cand.score,
+                     **{k: cand.terms[k] for k in ("f4_chalcogen", "dangling_bonds", "compactness",
+                                                   "point_group", "centre", "growth")}})
+    if args.json:
+        _common.print_json({"material": args.material, "lattice": args.lattice, "candidates": rows})
+    else:
+        print(f"{'rank':>4} {'score':>7} {'f4(X)':>6} {'dangling':>8} {'compact':>7} {'PG':>4} {'centre':>9}  file")
+        for r in rows:
+            print(f"{r['rank']:>4} {r['score']:>7.4f} {r['f4_chalcogen']:>6.3f} {r['dangling_bonds']:>8d} "
+                  f"{r['compactness']:>7.4f} {r['point_group']:>4} {r['centre']:>9}  {r['file']}")
+    return 0
+
+
+def run_named(args):
+    from ..structures.named import NAMED
+    if args.list or not args.name:
+        for name, (_, desc) in NAMED.items():
+            print(f"{name:16s} {desc}")
+        return 0
+    if args.name.lower() not in NAMED:
+        raise ClusterstructError(f"unknown candidate {args.name!r}; known: {', '.join(NAMED)}")
+    if not args.output:
+        raise ClusterstructError("build named needs -o/--output")
+    atoms = NAMED[args.name.lower()][0]()
+    return _write(_finish(atoms, args), args)
+
+
+def run_alloy(args):
+    from ..io import read_structure
+    from ..structures.alloys import alloy
+    atoms = read_structure(args.structure)
+    return _write(alloy(atoms, args.element, args.fraction, pattern=args.pattern, seed=args.seed), args)
+
+
+def run_catalog(args):
+    from ..structures.catalog import write_catalog
+    rows = write_catalog(args.output_dir)
+    for row in rows:
+        print(f"wrote {row['formula']:>16} ({row['n_atoms']} atoms) {row['file']}")
+    return 0

@@ -1,0 +1,113 @@
+"""clusterstruct saxs: Debye SAXS profile of a structure file."""
+
+import numpy as np
+
+from . import _common
+
+HELP = "Debye-formula SAXS profile I(q) of a structure file"
+
+
+def add_parser(sub):
+    p = sub.add_parser("saxs", help=HELP, description=HELP + ". Without -o: a '#' header and "
+                       "columns q, I(q) on stdout (q in --q-unit, I in electrons^2 per cluster).")
+    p.add_argument("structure", help="structure file in any format ASE reads (xyz, extxyz, cif, pdb)")
+    _common.add_q_grid_options(p)
+    p.add_argument("-o", "--output", help="output file: .csv, .dat/.txt (columns) or .h5 (HDF5); '-' = stdout")
+    p.add_argument("--plot", help="write a log-log plot of I(q) with the Guinier region marked (.png, .pdf, .svg)")
+    p.add_argument("--partials", action="store_true", help="also output per-element-pair partial profiles")
+    p.add_argument("--b-iso", nargs="+", metavar="El=B",
+                   help="isotropic Debye-Waller B per element [A^2], e.g. Cd=0.8 Se=0.8 "
+                        "(amplitude factor exp(-B q^2/16pi^2))")
+    p.add_argument("--mode", choices=["auto", "exact", "histogram"], default="auto",
+                   help="exact pair sum or interpolated distance histogram (auto: by size)")
+    p.add_argument("--backend", choices=["auto", "cython", "numpy"], default="auto")
+    p.add_argument("--threads", type=int, default=None, help="threads for the kernel (default: all cores)")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="use structures with atoms closer than 0.5 A (warns instead of refusing)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args):
+    from .._version import __version__
+    from ..io import formula, read_structure
+    from ..scattering import debye_intensity, structure_sizes
+
+    q = _common.q_grid(args)
+    b_iso = _common.parse_element_values(args.b_iso, "--b-iso")
+    atoms = read_structure(args.structure, allow_overlap=args.allow_overlap)
+    symbols = atoms.get_chemical_symbols()
+    if isinstance(b_iso, dict):
+        missing = set(b_iso) - set(symbols)
+        if missing:
+            raise _common.ClusterstructError(
+                f"--b-iso: element(s) {', '.join(sorted(missing))} not in {args.structure}")
+    prof = debye_intensity(atoms, q, b_iso=b_iso, mode=args.mode, backend=args.backend,
+                           partials=args.partials, n_threads=args.threads,
+                           allow_overlap=args.allow_overlap, check=False)
+    sizes = structure_sizes(atoms, backend=args.backend)
+    factor = _common.Q_UNITS[args.q_unit]
+    q_out = prof.q / factor
+    unit_label = "1/A" if args.q_unit == "A-1" else "1/nm"
+    g = sizes.get("guinier")
+    settings = {k: prof.meta[k] for k in ("mode", "backend", "dr_A", "b_iso_A2", "form_factors",
+                                          "debye_waller")}
+    if args.json:
+        out = {
+            "structure": args.structure, "formula": formula(symbols), "n_atoms": len(atoms),
+            "q_unit": unit_label, "intensity_unit": prof.meta["intensity_unit"],
+            "q": q_out, "intensity": prof.intensity,
+            "rg_number_A": sizes["rg_number_A"], "rg_electron_A": sizes["rg_electron_A"],
+            "rg_guinier_A": g["rg_A"] if g else None,
+            "guinier_q_range_invA": g["q_range_invA"] if g else None,
+            "dmax_A": sizes["dmax_A"], "settings": settings, "version": __version__,
+        }
+        if prof.partials:
+            out["partials"] = prof.partials
+    header = [
+        f"clusterstruct {__version__} saxs",
+        f"structure: {args.structure}",
+        f"composition: {formula(symbols)} ({len(atoms)} atoms)",
+        f"Rg number-weighted: {sizes['rg_number_A']:.4f} A; electron-weighted (f(0)): "
+        f"{sizes['rg_electron_A']:.4f} A",
+    ]
+    if g:
+        header.append(f"Rg Guinier fit of the computed profile: {g['rg_A']:.4f} A over q = "
+                      f"{g['q_range_invA'][0]:.4f}..{g['q_range_invA'][1]:.4f} 1/A (qRg <= 1.3)")
+    header += [
+        f"Dmax (largest centre-centre distance): {sizes['dmax_A']:.4f} A",
+        "settings: " + "; ".join(f"{k}={v}" for k, v in settings.items()),
+        f"units: q [{unit_label}], I(q) [{prof.meta['intensity_unit']}]",
+    ]
+    names = [f"q[{unit_label}]", "I(q)"]
+    columns = [q_out, prof.intensity]
+    if prof.partials:
+        for name, part in prof.partials.items():
+            names.append(f"I_{name}")
+            columns.append(part)
+    if args.output and args.output != "-":
+        kind = _common.output_kind(args.output)
+        if kind == "h5":
+            datasets = {"q": q_out, "intensity": prof.intensity}
+            for name, part in (prof.partials or {}).items():
+                datasets[f"partials/{name}"] = part
+            attrs = {"q_unit": unit_label, "intensity_unit": prof.meta["intensity_unit"],
+                     "structure": args.structure, "formula": formula(symbols),
+                     "rg_number_A": sizes["rg_number_A"], "rg_electron_A": sizes["rg_electron_A"],
+                     "dmax_A": sizes["dmax_A"], "version": __version__, "settings": settings}
+            if g:
+                attrs["rg_guinier_A"] = g["rg_A"]
+                attrs["guinier_q_range_invA"] = g["q_range_invA"]
+            _common.write_hdf5(args.output, datasets, attrs)
+        else:
+            _common.write_columns(args.output, header, columns, names,
+                                  sep=", " if kind == "csv" else " ")
+    elif not args.json:
+        _common.write_columns("-", header, columns, names)
+    if args.plot:
+        from ..plotting import plot_saxs
+        plot_saxs(prof, args.plot, q_unit=args.q_unit, guinier=g, title=formula(symbols))
+    if args.json:
+        _common.print_json(out)
+    return 0

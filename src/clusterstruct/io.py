@@ -1,0 +1,106 @@
+"""Reading and checking structures.
+
+Any format ASE reads (xyz, extxyz, cif, pdb, ...) is accepted.  Every problem
+is reported as one :class:`~clusterstruct.errors.StructureError` line that
+names the file: unreadable or empty file, unknown element, NaN/inf
+coordinates, atoms closer than ``min_distance``.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from .errors import ClusterstructError, OverlapError, StructureError
+
+#: Two atoms closer than this [A] are taken as a broken structure.
+MIN_DISTANCE = 0.5
+
+
+def read_structure(path, *, index=-1, format=None, allow_overlap=False,
+                   min_distance=MIN_DISTANCE):
+    """Read one structure with ASE and check it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File in any format ASE reads; the format is guessed from the name
+        unless ``format`` is given.
+    index : int
+        Which frame of a multi-frame file (default: the last).
+    allow_overlap : bool
+        Atoms closer than ``min_distance`` [A] raise :class:`OverlapError`
+        unless this is True, in which case they only warn.
+
+    Returns
+    -------
+    ase.Atoms
+    """
+    import ase.io
+
+    src = os.fspath(path)
+    if not os.path.exists(src):
+        raise StructureError(f"{src}: no such file")
+    if os.path.isdir(src):
+        raise StructureError(f"{src}: is a folder, not a structure file")
+    if os.path.getsize(src) == 0:
+        raise StructureError(f"{src}: file is empty")
+    try:
+        atoms = ase.io.read(src, index=index, format=format)
+    except StopIteration:
+        raise StructureError(f"{src}: no structure found in file") from None
+    except Exception as exc:  # ASE raises many types for malformed files
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, KeyError):
+            msg = f"unknown element {exc.args[0]!r}" if exc.args else "unknown element"
+        raise StructureError(f"{src}: cannot read structure ({msg})") from None
+    check_structure(atoms, source=src, allow_overlap=allow_overlap, min_distance=min_distance)
+    return atoms
+
+
+def check_structure(atoms, *, source="structure", allow_overlap=False, min_distance=MIN_DISTANCE):
+    """Check an ``ase.Atoms`` for use in the calculators; raise StructureError if unusable."""
+    symbols = atoms.get_chemical_symbols()
+    check_arrays(atoms.positions, symbols, source=source, allow_overlap=allow_overlap,
+                 min_distance=min_distance)
+
+
+def check_arrays(positions, symbols, *, source="structure", allow_overlap=False,
+                 min_distance=MIN_DISTANCE):
+    """Check plain arrays: shape, finiteness, known elements, no overlapping atoms."""
+    from .scattering.formfactors import check_element
+
+    pos = np.asarray(positions, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise StructureError(f"{source}: positions must have shape (N, 3), got {pos.shape}")
+    if len(pos) == 0:
+        raise StructureError(f"{source}: structure has no atoms")
+    if len(symbols) != len(pos):
+        raise StructureError(f"{source}: {len(symbols)} element symbols for {len(pos)} positions")
+    bad = ~np.isfinite(pos).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise StructureError(f"{source}: {int(bad.sum())} atom(s) with NaN or infinite "
+                             f"coordinates (first: atom {first + 1})")
+    for sym in sorted(set(symbols)):
+        try:
+            check_element(sym, source=source)
+        except ClusterstructError as exc:
+            raise StructureError(str(exc)) from None
+    if min_distance and len(pos) > 1:
+        from scipy.spatial import cKDTree
+        close = cKDTree(pos).query_pairs(min_distance, output_type="ndarray")
+        if len(close):
+            i, j = sorted(close[0])
+            d = float(np.linalg.norm(pos[i] - pos[j]))
+            msg = (f"{source}: {len(close)} pair(s) of atoms closer than {min_distance} A "
+                   f"(atoms {i + 1} and {j + 1}: {d:.3f} A)")
+            if not allow_overlap:
+                raise OverlapError(msg + "; pass allow_overlap=True (--allow-overlap) to use it anyway")
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+
+def formula(symbols):
+    """Formula with metals first, e.g. 'Cd56Se35', 'Zn32Se16' (ASE "metal" order)."""
+    from ase.formula import Formula
+    return Formula.from_list(list(symbols)).format("metal")

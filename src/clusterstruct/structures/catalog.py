@@ -1,0 +1,87 @@
+"""The structures shipped in the repository's ``structures/`` folder.
+
+``clusterstruct build catalog -o structures/`` regenerates every file and
+``manifest.csv`` byte for byte: each entry is a builder call with fixed
+arguments (and fixed seeds where randomness is involved).  Each file's extxyz
+comment line carries its construction and descriptors (rounded to 4 decimals).
+"""
+
+import csv
+import io
+import os
+
+from .._atomicio import write_text_atomic
+from .alloys import alloy
+from .build import carve_sphere, tetrahedron
+from .ligands import add_ligands
+from .named import cd37s20, cdse13, zn32se
+from .store import write_structure
+
+
+def catalog():
+    """Name -> (zero-argument builder, one-line description)."""
+    entries = {}
+    for n, label in ((4, "CdSe tetrahedron n=4 (no MSC assigned)"), (5, "CdSe MSC-350 candidate"),
+                     (6, "CdSe MSC-380 candidate"), (7, "CdSe MSC-408 candidate")):
+        from .build import tetrahedral_number as T
+        entries[f"cd{T(n)}se{T(n - 1)}_tetrahedron"] = (
+            lambda n=n: tetrahedron("CdSe", n), f"{label}: Cd-terminated zinc-blende tetrahedron n={n}")
+    entries.update({
+        "cd35se20_tetrahedron_acetate_methylamine": (
+            lambda: add_ligands(tetrahedron("CdSe", 5), x_type="acetate", l_type="methylamine"),
+            "Cd35Se20 with 30 acetates (charge balance) and methylamines on the open Cd sites"),
+        "cd56se35_tetrahedron_acetate_methylamine": (
+            lambda: add_ligands(tetrahedron("CdSe", 6), x_type="acetate", l_type="methylamine"),
+            "Cd56Se35 with 42 acetates (charge balance) and methylamines on the open Cd sites"),
+        "beta_cd37s20": (lambda: cd37s20("beta"), "CdS MSC-311 candidate: best-ranked zinc-blende Cd37S20 core"),
+        "alpha_cd37s20": (lambda: cd37s20("alpha"), "CdS MSC-322 candidate: best-ranked wurtzite Cd37S20 core"),
+        "zn32se15_zb": (lambda: zn32se(15, "zincblende"), "ZnSe MSC-299 candidate: best zinc-blende Zn32Se15"),
+        "zn32se16_zb": (lambda: zn32se(16, "zincblende"), "ZnSe MSC-299 candidate: best zinc-blende Zn32Se16"),
+        "zn32se15_wz": (lambda: zn32se(15, "wurtzite"), "ZnSe MSC-299 candidate: best wurtzite Zn32Se15"),
+        "zn32se16_wz": (lambda: zn32se(16, "wurtzite"), "ZnSe MSC-299 candidate: best wurtzite Zn32Se16"),
+        "cdse13_cage": (cdse13, "(CdSe)13 core-cage candidate, (CdSe)1@(CdSe)12"),
+        "cd56se18te17_random": (lambda: alloy(tetrahedron("CdSe", 6), "Te", 17 / 35, pattern="random", seed=0),
+                                "CdTeSe alloy example: Cd56Se35 tetrahedron with 17 of 35 Se -> Te (seed 0)"),
+        "znse_sphere_r7_zb": (lambda: carve_sphere("ZnSe", 7.0, lattice="zincblende", centre="metal"),
+                              "ZnSe zinc-blende sphere, r = 7 A about a Zn atom, 1-bonded atoms trimmed"),
+        "cds_sphere_r7.5_wz": (lambda: carve_sphere("CdS", 7.5, lattice="wurtzite", centre="chalcogen"),
+                               "CdS wurtzite sphere, r = 7.5 A about an S atom, 1-bonded atoms trimmed"),
+    })
+    return entries
+
+
+def annotate(atoms):
+    """Copy of ``atoms`` with its descriptors (rounded) in ``info``; returns (atoms, descriptors)."""
+    from .descriptors import describe
+    d = describe(atoms)
+    out = atoms.copy()
+    out.info.update({
+        "formula": d["formula"], "mass_Da": round(d["mass_Da"], 4), "point_group": d["point_group"],
+        "rg_number_A": round(d["rg_number_A"], 4), "rg_electron_A": round(d["rg_electron_A"], 4),
+        "dmax_A": round(d["dmax_A"], 4),
+    })
+    if "d_equal_volume_A" in d:
+        out.info["d_equal_volume_A"] = round(d["d_equal_volume_A"], 4)
+        out.info["coordination"] = "; ".join(
+            f"{el} " + ",".join(f"{k}:{v}" for k, v in hist.items()) for el, hist in d["coordination"].items())
+    return out, d
+
+
+def write_catalog(folder):
+    """Write every catalogue structure as extxyz plus ``manifest.csv`` into ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    rows = []
+    for name, (builder, description) in catalog().items():
+        atoms, d = annotate(builder())
+        write_structure(os.path.join(folder, f"{name}.xyz"), atoms)
+        rows.append({"file": f"{name}.xyz", "formula": d["formula"], "n_atoms": len(atoms),
+                     "mass_Da": f"{d['mass_Da']:.2f}", "point_group": d["point_group"],
+                     "rg_number_A": f"{d['rg_number_A']:.4f}", "dmax_A": f"{d['dmax_A']:.4f}",
+                     "d_equal_volume_A": f"{d.get('d_equal_volume_A', float('nan')):.4f}",
+                     "description": description, "construction": atoms.info.get("construction", "")})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(os.path.join(folder, "manifest.csv"), buf.getvalue())
+    return rows

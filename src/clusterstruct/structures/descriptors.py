@@ -1,0 +1,156 @@
+"""Descriptors of a cluster: composition, mass, symmetry, coordination, bonds, sizes.
+
+Definitions
+-----------
+formula mass
+    sum of standard atomic weights (ASE's IUPAC table: Zn 65.38, Cd 112.414,
+    S 32.06, Se 78.971, Te 127.60) [Da].
+coordination
+    number of unlike (metal-chalcogen) neighbours within 1.15 x the bulk bond
+    length; ``surface`` atoms have fewer than 4, ``bulk`` atoms 4.
+point group
+    Schoenflies symbol from pymatgen's PointGroupAnalyzer (tolerance 0.3 A).
+equal-volume diameter
+    D = (6 V / pi)^(1/3) with V = N x (bulk volume per atom): a^3/8 for zinc
+    blende, sqrt(3)/8 a^2 c for wurtzite [A].
+compactness
+    Rg / Rg_sphere, Rg_sphere = sqrt(3/5) D/2 of the equal-volume sphere (1 for a ball).
+"""
+
+from collections import Counter
+
+import numpy as np
+
+from ..errors import ClusterstructError
+from .lattices import CHALCOGENS, METALS, lattice_parameters
+
+
+def point_group(atoms, tolerance=0.3):
+    """Schoenflies symbol and group order of a finite cluster (pymatgen PointGroupAnalyzer)."""
+    from pymatgen.core import Molecule
+    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+    if len(atoms) == 1:
+        return {"symbol": "Kh", "order": 1}
+    mol = Molecule(atoms.get_chemical_symbols(), atoms.positions, charge_spin_check=False)
+    pga = PointGroupAnalyzer(mol, tolerance=tolerance)
+    return {"symbol": str(pga.sch_symbol), "order": len(pga.get_pointgroup())}
+
+
+def _volume_per_atom(material=None, lattice="zincblende", a=None, symbols=None):
+    if material is None:
+        material = _guess_material(symbols)
+    if material is None:
+        return None
+    p = lattice_parameters(material, lattice, a=a)
+    return p.a ** 3 / 8 if lattice == "zincblende" else np.sqrt(3) / 8 * p.a ** 2 * p.c
+
+
+def _guess_material(symbols):
+    from .lattices import MATERIALS
+    present = set(symbols)
+    metals = sorted(present & METALS)
+    chalcs = sorted(present & CHALCOGENS)
+    if len(metals) == 1 and len(chalcs) >= 1:
+        # for an alloy, the majority chalcogen
+        counts = Counter(s for s in symbols if s in CHALCOGENS)
+        main = counts.most_common(1)[0][0]
+        name = metals[0] + main
+        if name in MATERIALS:
+            return name
+    return None
+
+
+def coordination(atoms, bond_length=None):
+    """Unlike-neighbour counts per atom, and the bond vectors' lengths [A]."""
+    from scipy.spatial import cKDTree
+    symbols = np.array(atoms.get_chemical_symbols())
+    is_metal = np.isin(symbols, list(METALS))
+    is_chalc = np.isin(symbols, list(CHALCOGENS))
+    if bond_length is None:
+        bond_length = _default_bond(symbols)
+    pairs = cKDTree(atoms.positions).query_pairs(bond_length * 1.15, output_type="ndarray")
+    if len(pairs):
+        unlike = (is_metal[pairs[:, 0]] & is_chalc[pairs[:, 1]]) | (is_chalc[pairs[:, 0]] & is_metal[pairs[:, 1]])
+        pairs = pairs[unlike]
+    counts = np.bincount(pairs.ravel(), minlength=len(atoms)) if len(pairs) else np.zeros(len(atoms), int)
+    lengths = (np.linalg.norm(atoms.positions[pairs[:, 0]] - atoms.positions[pairs[:, 1]], axis=1)
+               if len(pairs) else np.zeros(0))
+    return counts, lengths, pairs
+
+
+def _default_bond(symbols):
+    material = _guess_material(symbols)
+    if material is None:
+        raise ClusterstructError("cannot tell the bond length: not a Zn/Cd chalcogenide; pass bond_length")
+    return lattice_parameters(material, "zincblende").bond_length
+
+
+def describe_core(atoms, bond_length, *, lattice_a=None, lattice="zincblende"):
+    """The scoring terms used by carve_to_composition (fast: no point group)."""
+    from ..scattering.sizes import radius_of_gyration
+    counts, _, _ = coordination(atoms, bond_length)
+    symbols = np.array(atoms.get_chemical_symbols())
+    is_chalc = np.isin(symbols, list(CHALCOGENS))
+    n = len(atoms)
+    vpa = (lattice_a ** 3 / 8 if lattice == "zincblende" and lattice_a
+           else _volume_per_atom(None, lattice, None, symbols))
+    d_eq = (6 * n * vpa / np.pi) ** (1 / 3)
+    rg = radius_of_gyration(atoms.positions)
+    return {
+        "f4_chalcogen": float((counts[is_chalc] == 4).mean()) if is_chalc.any() else 0.0,
+        "dangling_bonds": int((4 - np.minimum(counts, 4)).sum()),
+        "compactness": float(rg / (np.sqrt(0.6) * d_eq / 2)),
+        "d_equal_volume_A": float(d_eq),
+    }
+
+
+def describe(atoms, *, material=None, lattice=None, bond_length=None):
+    """All descriptors of a cluster as a plain dict (JSON-ready).
+
+    Keys: formula, n_atoms, counts, mass_Da, point_group, point_group_order,
+    coordination (per element: {bonds: count}), bond_length_A (mean, std, min,
+    max, n), rg_number_A, rg_electron_A, dmax_A, d_equal_volume_A (with its
+    definition), n_surface, n_bulk.
+    """
+    from ..io import formula
+    from ..scattering.formfactors import atomic_form_factor
+    from ..scattering.sizes import max_dimension, radius_of_gyration
+
+    symbols = atoms.get_chemical_symbols()
+    info_material = material or atoms.info.get("material") or _guess_material(symbols)
+    lattice = lattice or atoms.info.get("lattice") or "zincblende"
+    if lattice not in ("zincblende", "wurtzite"):  # e.g. core-cage clusters: bulk zinc-blende reference
+        lattice = "zincblende"
+    core = [s for s in symbols if s in METALS | CHALCOGENS]
+    out = {
+        "formula": formula(symbols),
+        "n_atoms": len(atoms),
+        "counts": dict(sorted(Counter(symbols).items())),
+        "mass_Da": float(atoms.get_masses().sum()),
+    }
+    pg = point_group(atoms)
+    out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
+    if info_material and core:
+        if bond_length is None:
+            bond_length = lattice_parameters(info_material, lattice).bond_length
+        counts, lengths, _ = coordination(atoms, bond_length)
+        coord = {}
+        for el in sorted(set(core)):
+            sel = np.array([s == el for s in symbols])
+            coord[el] = {int(k): int(v) for k, v in sorted(Counter(counts[sel].tolist()).items())}
+        out["coordination"] = coord
+        out["bond_length_A"] = ({"mean": float(lengths.mean()), "std": float(lengths.std()),
+                                 "min": float(lengths.min()), "max": float(lengths.max()),
+                                 "n": int(len(lengths))} if len(lengths) else None)
+        is_core = np.array([s in METALS | CHALCOGENS for s in symbols])
+        out["n_bulk"] = int(((counts == 4) & is_core).sum())
+        out["n_surface"] = int(((counts < 4) & is_core).sum())
+        vpa = _volume_per_atom(info_material, lattice)
+        out["d_equal_volume_A"] = float((6 * len(core) * vpa / np.pi) ** (1 / 3))
+        out["d_equal_volume_definition"] = (f"(6 N V_atom / pi)^(1/3), N = {len(core)} core atoms, "
+                                            f"V_atom from bulk {info_material} {lattice}")
+    w = np.array([atomic_form_factor(s, 0.0) for s in symbols])
+    out["rg_number_A"] = radius_of_gyration(atoms.positions)
+    out["rg_electron_A"] = radius_of_gyration(atoms.positions, w)
+    out["dmax_A"] = max_dimension(atoms.positions)
+    return out

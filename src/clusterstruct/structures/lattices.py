@@ -1,0 +1,160 @@
+"""Bulk zinc-blende and wurtzite lattices of II-VI semiconductors.
+
+Lattice constants come from ``clusterstruct/data/lattice_constants.csv``
+(sources per row; wurtzite rows marked "derived" are ideal wurtzite built from
+the zinc-blende constant, a = a_zb/sqrt(2), c = sqrt(8/3) a, u = 3/8, which
+keeps the bond length).  Every function takes ``a``/``c``/``u`` overrides.
+
+Centres
+-------
+A carved cluster is centred on one of these points of the lattice (each is a
+high-symmetry point, so carving a symmetric shape about it keeps the symmetry):
+
+=========== ============================================ ==================
+centre      zinc blende (cubic a)                        wurtzite (a, c, u)
+=========== ============================================ ==================
+metal       metal atom (0, 0, 0)                          metal atom
+chalcogen   chalcogen atom (a/4)(1, 1, 1)                 chalcogen atom
+bond        bond midpoint (a/8)(1, 1, 1)                  midpoint of the c-axis bond
+hollow      empty tetrahedral site (a/2)(1, 1, 1)         hexagonal channel axis at z = u c / 2
+=========== ============================================ ==================
+"""
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from ..errors import ClusterstructError
+
+#: Metal and chalcogen of each binary the toolkit knows.
+MATERIALS = {
+    "ZnS": ("Zn", "S"),
+    "ZnSe": ("Zn", "Se"),
+    "CdS": ("Cd", "S"),
+    "CdSe": ("Cd", "Se"),
+    "CdTe": ("Cd", "Te"),
+}
+LATTICES = ("zincblende", "wurtzite")
+CENTRES = ("metal", "chalcogen", "bond", "hollow")
+METALS = {"Zn", "Cd"}
+CHALCOGENS = {"S", "Se", "Te"}
+
+_ALIASES = {"zinc blende": "zincblende", "zinc-blende": "zincblende", "zb": "zincblende",
+            "sphalerite": "zincblende", "wz": "wurtzite", "hexagonal": "wurtzite"}
+
+
+@dataclass(frozen=True)
+class LatticeParameters:
+    material: str
+    lattice: str
+    a: float            # [A]
+    c: float | None     # [A], wurtzite only
+    u: float | None     # internal parameter, wurtzite only
+    source: str
+
+    @property
+    def bond_length(self):
+        """Nearest metal-chalcogen distance [A]."""
+        if self.lattice == "zincblende":
+            return self.a * np.sqrt(3.0) / 4.0
+        return self.u * self.c
+
+
+def _table():
+    rows = {}
+    text = resources.files("clusterstruct").joinpath("data/lattice_constants.csv").read_text()
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    for row in csv.DictReader(lines):
+        rows[(row["material"], row["lattice"])] = row
+    return rows
+
+
+def normalise_material(material):
+    """Return the canonical spelling of a binary material ("cdse" -> "CdSe")."""
+    for name in MATERIALS:
+        if str(material).lower() == name.lower():
+            return name
+    raise ClusterstructError(f"unknown material {material!r}; known: {', '.join(MATERIALS)}")
+
+
+def normalise_lattice(lattice):
+    lat = _ALIASES.get(str(lattice).lower(), str(lattice).lower())
+    if lat not in LATTICES:
+        raise ClusterstructError(f"unknown lattice {lattice!r}; choose zincblende or wurtzite")
+    return lat
+
+
+def lattice_parameters(material, lattice="zincblende", *, a=None, c=None, u=None):
+    """Lattice constants [A] of ``material`` in ``lattice``, from the cited table or overrides."""
+    material = normalise_material(material)
+    lattice = normalise_lattice(lattice)
+    row = _table().get((material, lattice))
+    if row is None and a is None:
+        raise ClusterstructError(f"no lattice constant tabulated for {material} {lattice}; pass a=")
+    src = row["source"] if row else "user"
+    a_val = float(a) if a is not None else float(row["a_A"])
+    if a is not None:
+        src = "user override"
+    if lattice == "zincblende":
+        return LatticeParameters(material, lattice, a_val, None, None, src)
+    c_val = float(c) if c is not None else (float(row["c_A"]) if row and row["c_A"] and a is None
+                                            else a_val * np.sqrt(8.0 / 3.0))
+    u_val = float(u) if u is not None else (float(row["u"]) if row and row["u"] else 0.375)
+    return LatticeParameters(material, lattice, a_val, c_val, u_val, src)
+
+
+def _cell_and_basis(p):
+    """Conventional cell vectors (3x3, rows) and basis [(fractional, is_metal)]."""
+    if p.lattice == "zincblende":
+        cell = np.eye(3) * p.a
+        fcc = [(0, 0, 0), (0, .5, .5), (.5, 0, .5), (.5, .5, 0)]
+        basis = [(np.array(f), True) for f in fcc]
+        basis += [(np.array(f) + 0.25, False) for f in fcc]
+        return cell, basis
+    cell = np.array([[p.a, 0, 0], [-p.a / 2, p.a * np.sqrt(3) / 2, 0], [0, 0, p.c]])
+    m = [np.array([1 / 3, 2 / 3, 0.0]), np.array([2 / 3, 1 / 3, 0.5])]
+    basis = [(f, True) for f in m] + [(f + np.array([0, 0, p.u]), False) for f in m]
+    return cell, basis
+
+
+def centre_offset(p, centre):
+    """Cartesian position [A] of the named centre in the lattice's own frame."""
+    if centre not in CENTRES:
+        raise ClusterstructError(f"unknown centre {centre!r}; choose one of {', '.join(CENTRES)}")
+    if p.lattice == "zincblende":
+        return {"metal": np.zeros(3), "chalcogen": np.full(3, p.a / 4),
+                "bond": np.full(3, p.a / 8), "hollow": np.full(3, p.a / 2)}[centre]
+    cell, _ = _cell_and_basis(p)
+    metal = np.array([1 / 3, 2 / 3, 0.0]) @ cell
+    return {"metal": metal, "chalcogen": metal + [0, 0, p.u * p.c],
+            "bond": metal + [0, 0, p.u * p.c / 2], "hollow": np.array([0, 0, p.u * p.c / 2])}[centre]
+
+
+def lattice_sites(material, lattice="zincblende", *, radius, centre="metal", a=None, c=None, u=None):
+    """All sites of the bulk lattice within ``radius`` [A] of the chosen centre.
+
+    Returns
+    -------
+    positions : (n, 3) ndarray
+        Relative to the centre [A], in the lattice's conventional Cartesian frame
+        (zinc blende: cube axes; wurtzite: c along z).
+    is_metal : (n,) bool ndarray
+    params : LatticeParameters
+    """
+    p = lattice_parameters(material, lattice, a=a, c=c, u=u)
+    cell, basis = _cell_and_basis(p)
+    origin = centre_offset(p, centre)
+    # enough cells in every direction to cover the sphere
+    recip = np.linalg.inv(cell).T
+    reach = [int(np.ceil(radius * np.linalg.norm(recip[k]))) + 2 for k in range(3)]
+    grid = np.stack(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij"),
+                    -1).reshape(-1, 3).astype(float)
+    pos, metal = [], []
+    for frac, is_metal in basis:
+        xyz = (grid + frac) @ cell - origin
+        keep = np.einsum("ij,ij->i", xyz, xyz) <= radius * radius + 1e-9
+        pos.append(xyz[keep])
+        metal.append(np.full(int(keep.sum()), is_metal))
+    return np.concatenate(pos), np.concatenate(metal), p
