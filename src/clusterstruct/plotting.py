@@ -46,3 +46,39 @@ def plot_saxs(profile, path, *, q_unit="A-1", guinier=None, title=None):
     ax.legend(fontsize=8)
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_absorption(rows, path):
+    """Peak wavelength vs size, one panel per material: model curves, calibration data, candidates."""
+    from .optics import MODELS, calibration_data, gap_energy
+    import warnings
+    plt = _pyplot()
+    materials = sorted({r["material"] for r in rows})
+    fig, axes = plt.subplots(1, len(materials), figsize=(5.2 * len(materials), 4.4), squeeze=False)
+    d = np.linspace(1.0, 6.5, 200)
+    colours = dict(zip(MODELS, ["tab:red", "tab:orange", "tab:purple", "tab:green", "k"]))
+    for ax, material in zip(axes[0], materials):
+        for model in MODELS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    x = 0.5 if material == "CdSeTe" else None
+                    e = gap_energy(d, material, model=model, x=x, warn=False)[0]
+                except Exception:  # model not defined for this material (e.g. yu2003 for ZnSe)
+                    continue
+            ax.plot(d, 1239.84198 / e, color=colours[model], lw=1.2, label=f"{model} (sphere)")
+        cal = [r for r in calibration_data() if r["material"] == material]
+        if cal:
+            ax.plot([r["diameter_nm"] for r in cal], [r["peak_nm"] for r in cal], "s", mfc="none",
+                    color="gray", label="measured (calibration table)")
+        for r in rows:
+            if r["material"] == material and np.isfinite(r["peak_nm"]):
+                ax.errorbar(r["size_nm"], r["peak_nm"], yerr=np.nan_to_num(r["uncertainty_nm"]), fmt="o",
+                            ms=4, color=colours.get(r["model"], "b"), alpha=0.8)
+        ax.set_ylim(150, 750)
+        ax.set_title(f"{material}: candidates (points) and models")
+        ax.set_xlabel(f"{rows[0]['size_definition']} diameter [nm]")
+        ax.set_ylabel("first-exciton peak [nm]")
+        ax.legend(fontsize=7)
+    save_figure(fig, path)
+    plt.close(fig)

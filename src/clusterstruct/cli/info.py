@@ -20,6 +20,8 @@ def run(args):
     from ..structures.descriptors import describe
     atoms = read_structure(args.structure)
     d = describe(atoms, material=args.material, lattice=args.lattice)
+    d["rg_A"] = d["rg_number_A"]
+    d["rg_definition"] = "rg_A: number-weighted radius of gyration of all atoms"
     d["structure"] = args.structure
     d["construction"] = atoms.info.get("construction", "")
     if args.json:

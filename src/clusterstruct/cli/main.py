@@ -6,9 +6,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import build, info, saxs
+from . import build, info, optics, saxs
 
-SUBCOMMANDS = [saxs, build, info]
+SUBCOMMANDS = [saxs, build, info, optics]
 
 
 def build_parser():

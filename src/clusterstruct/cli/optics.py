@@ -1,0 +1,144 @@
+"""clusterstruct gap / size / compare-abs: band-gap estimates and absorption comparison."""
+
+import warnings
+
+from . import _common
+from ..errors import ClusterstructError
+
+MODEL_HELP = ("brus (infinite barrier), finite-barrier, nonparabolic (hyperbolic band), "
+              "yu2003 (empirical curves), calibrated (fitted to measured peaks; the default where the "
+              "material has calibration data, else finite-barrier)")
+SIZE_DEFS = ["equal-volume", "rg-sphere", "edge"]
+
+
+def add_parser(sub):
+    g = sub.add_parser("gap", help="predicted first-exciton peak of a structure",
+                       description="Predicted first-exciton peak and gap of a structure file, with the "
+                                   "model's RMS error against measured peaks as its uncertainty.")
+    g.add_argument("structure")
+    g.add_argument("--model", default=None, help=MODEL_HELP)
+    g.add_argument("--size-definition", default="equal-volume", choices=SIZE_DEFS,
+                   help="size fed to the model (default: equal-volume diameter of the core)")
+    g.add_argument("--shape", default="auto", help="auto (tetrahedron for tetrahedra), sphere, tetrahedron")
+    g.add_argument("--material", help="check the composition against this material")
+    g.add_argument("--barrier", type=float, default=3.0, help="finite-barrier well depth [eV] (default 3.0)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=run_gap)
+
+    s = sub.add_parser("size", help="diameter that gives a measured peak",
+                       description="Equal-volume diameter whose predicted first-exciton peak is --peak.")
+    s.add_argument("--material", required=True)
+    s.add_argument("--peak", type=float, required=True, help="first-exciton peak [nm]")
+    s.add_argument("--model", default=None, help=MODEL_HELP)
+    s.add_argument("--shape", default="sphere", help="sphere or tetrahedron")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=run_size)
+
+    c = sub.add_parser("compare-abs", help="candidate structures against measured absorption peaks",
+                       description="Table of candidate -> predicted peak +- uncertainty per model, the "
+                                   "nearest measured peak and the residual.")
+    c.add_argument("structures", nargs="+")
+    c.add_argument("--peaks", type=float, nargs="+", default=None,
+                   help="measured peaks [nm] (default: the MSC labels 299 311 322 350 371 380 399 408 415)")
+    c.add_argument("--models", nargs="+", default=None, help="models to use (default: all)")
+    c.add_argument("--size-definition", default="equal-volume", choices=SIZE_DEFS)
+    c.add_argument("--plot", help="figure of peak vs size: models, calibration data, candidates")
+    c.add_argument("-o", "--output", help="write the table as CSV")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=run_compare)
+    return g
+
+
+def _shape(args, atoms):
+    from ..optics.compare import guess_shape
+    return guess_shape(atoms) if args.shape == "auto" else args.shape
+
+
+def run_gap(args):
+    from ..io import read_structure
+    from ..optics import predict
+    from ..optics.compare import material_of, structure_size
+    atoms = read_structure(args.structure)
+    try:
+        material, x = material_of(atoms, args.material)
+    except ClusterstructError as exc:
+        raise ClusterstructError(f"{args.structure}: {exc}") from None
+    size = structure_size(atoms, args.size_definition)
+    shape = _shape(args, atoms)
+    from ..optics.models import default_model
+    model = args.model or default_model(material)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = predict(size, material, model=model, x=x, barrier_eV=args.barrier,
+                      shape=shape if model != "calibrated" else "sphere",
+                      size_definition=args.size_definition)
+    notes = [str(w.message) for w in caught]
+    out = {"structure": args.structure, "material": est.material, "model": est.model,
+           "peak_nm": est.peak_nm, "gap_eV": est.gap_eV, "uncertainty_nm": est.uncertainty_nm,
+           "uncertainty_eV": est.uncertainty_eV, "uncertainty_basis": est.meta["error_basis"]["basis"],
+           "size_definition": est.size_definition, "size_nm": est.size_nm, "shape": est.meta["shape"],
+           "warnings": notes}
+    if args.json:
+        _common.print_json(out)
+    else:
+        print(f"{args.structure}: {est.material}, {args.size_definition} size {size:.3f} nm, shape {shape}")
+        print(f"model {est.model}: peak {est.peak_nm:.1f} +- {est.uncertainty_nm:.1f} nm "
+              f"({est.gap_eV:.3f} eV); uncertainty = {out['uncertainty_basis']}")
+        for n in notes:
+            print(f"note: {n}")
+    return 0
+
+
+def run_size(args):
+    from ..optics import model_error, size_from_peak
+    from ..optics.parameters import material_parameters
+    from ..optics.models import default_model
+    material = material_parameters(args.material).material
+    model = args.model or default_model(material)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = size_from_peak(args.peak, material, model=model, shape=args.shape)
+    err = model_error(material, model)
+    out = {"material": material, "peak_nm": args.peak, "model": model, "diameter_nm": d,
+           "size_definition": "equal-volume diameter" if model != "yu2003" else "TEM/XRD diameter (Yu 2003)",
+           "shape": args.shape, "model_rms_error_nm": err["rms_nm"], "model_error_basis": err["basis"],
+           "warnings": [str(w.message) for w in caught]}
+    if args.json:
+        _common.print_json(out)
+    else:
+        print(f"{material} peak {args.peak:g} nm -> {out['size_definition']} {d:.3f} nm "
+              f"(model {model}; its RMS error on measured peaks: {err['rms_nm']:.1f} nm)")
+        for n in out["warnings"]:
+            print(f"note: {n}")
+    return 0
+
+
+def run_compare(args):
+    from ..io import read_structure
+    from ..optics import MSC_LABELS_NM, compare_absorption
+    structs = [read_structure(p) for p in args.structures]
+    names = [p for p in args.structures]
+    rows = compare_absorption(structs, args.peaks or MSC_LABELS_NM, models=args.models,
+                              size_definition=args.size_definition, names=names)
+    if args.output:
+        import csv
+        import io as _io
+        buf = _io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        from .._atomicio import write_text_atomic
+        write_text_atomic(args.output, buf.getvalue())
+    if args.plot:
+        from ..plotting import plot_absorption
+        plot_absorption(rows, args.plot)
+    if args.json:
+        _common.print_json({"rows": rows})
+        return 0
+    print(f"{'structure':40s} {'size nm':>7} {'model':>14} {'peak nm':>8} {'+-':>6} {'measured':>8} {'resid':>7}")
+    for r in rows:
+        meas = f"{r['measured_nm']:.0f}" if r.get("measured_nm") is not None else "-"
+        res = f"{r['residual_nm']:+.1f}" if r.get("residual_nm") is not None else "-"
+        print(f"{r['name'][-40:]:40s} {r['size_nm']:7.3f} {r['model']:>14} {r['peak_nm']:8.1f} "
+              f"{r['uncertainty_nm']:6.1f} {meas:>8} {res:>7}")
+    return 0
