@@ -82,3 +82,42 @@ def plot_absorption(rows, path):
         ax.legend(fontsize=7)
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_fits(data, rows, path, *, top=3, q_unit="A-1"):
+    """Measured curve with the best few model curves, and normalised residuals below."""
+    plt = _pyplot()
+    f = 1.0 if q_unit == "A-1" else 10.0
+    unit = "1/Å" if q_unit == "A-1" else "1/nm"
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.errorbar(data.q * f, data.intensity, yerr=data.sigma, fmt=".", ms=3, color="gray", label=data.name,
+                alpha=0.7)
+    for row in rows[:top]:
+        fit = row["fits"][0]
+        ax.loglog(fit.q * f, fit.fitted, lw=1.4, label=f"#{row['rank']} {row['structure']} "
+                                                          f"(χ²red {row['chi2_red']:.2f})")
+        axr.semilogx(fit.q * f, fit.residuals, lw=0.8)
+    ax.set_ylabel("I(q)")
+    ax.legend(fontsize=7)
+    axr.axhline(0, color="k", lw=0.6)
+    axr.set_xlabel(f"q [{unit}]")
+    axr.set_ylabel("(data - fit)/σ")
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def plot_size_series(rows, path):
+    """Guinier and unified Rg against time."""
+    plt = _pyplot()
+    ok = [r for r in rows if "rg_guinier_A" in r]
+    t = [r["time_min"] if r["time_min"] is not None else i for i, r in enumerate(ok)]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.errorbar(t, [r["rg_guinier_A"] / 10 for r in ok], yerr=[r["rg_guinier_err_A"] / 10 for r in ok],
+                fmt="o-", label="Guinier Rg")
+    ax.errorbar(t, [r["rg_unified_A"] / 10 for r in ok], yerr=[r["rg_unified_err_A"] / 10 for r in ok],
+                fmt="s--", label="unified Rg (smallest level)")
+    ax.set_xlabel("time [min]" if all(r["time_min"] is not None for r in ok) else "file index")
+    ax.set_ylabel("Rg [nm]")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)

@@ -6,9 +6,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import build, info, optics, saxs
+from . import build, info, measured, optics, saxs
 
-SUBCOMMANDS = [saxs, build, info, optics]
+SUBCOMMANDS = [saxs, build, info, optics, measured]
 
 
 def build_parser():

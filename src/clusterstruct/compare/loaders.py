@@ -1,0 +1,325 @@
+"""Loaders for measured 1-D SAXS/SANS curves, and an NXcanSAS writer.
+
+Formats
+-------
+columns     q, I[, sigma[, dq]] text (Fit2D/pyFAI/beamline .dat, .txt, .csv, ISIS
+            COLETTE ASCII): the largest block of consecutive numeric rows with the
+            same number of columns is the data; header, comment and count lines
+            are skipped.  The q unit must be given (files rarely say).
+pdh         Anton Paar SAXSess PDH: 5 header lines (the third starts with the
+            number of points), then q, I, sigma; the XML trailer's X unit
+            ("n_m^-1", "A^-1") gives the q unit when present.
+cansas-xml  canSAS 1D XML (SASroot/SASentry/SASdata/Idata with Q, I, Idev,
+            Qdev); q unit from the Q element's ``unit`` attribute.
+nxcansas    NXcanSAS HDF5 (NXentry/NXdata with signal I, axis Q); q unit
+            from the Q dataset's ``units`` attribute.
+
+The q unit of the file wins when the file states one; if it disagrees with an
+explicit ``q_unit`` argument the loader raises (one of them is wrong).  If the
+file states none, ``q_unit`` is required.  q is returned in 1/A; the unit used
+and where it came from are recorded in ``meta``.
+
+Cleaning: rows with NaN/inf or non-positive intensity are dropped with a
+warning that counts them (refused when more than half the points would go);
+sigma <= 0 is refused; duplicate q values are refused; unsorted q is sorted.
+"""
+
+from dataclasses import dataclass, field
+import os
+import re
+import warnings
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from ..errors import ClusterstructError
+
+Q_FACTORS = {"A-1": 1.0, "nm-1": 0.1}
+_UNIT_WORDS = {
+    "1/angstrom": "A-1", "1/a": "A-1", "a^-1": "A-1", "a-1": "A-1", "angstrom^-1": "A-1", "1/ang": "A-1",
+    "a^{-1}": "A-1", "1/nm": "nm-1", "nm^-1": "nm-1", "nm-1": "nm-1", "n_m^-1": "nm-1", "1/nanometer": "nm-1",
+    "nanometer^-1": "nm-1", "nm^{-1}": "nm-1",
+}
+FORMATS = ("auto", "columns", "pdh", "cansas-xml", "nxcansas")
+
+
+class DataWarning(UserWarning):
+    """Points dropped or reordered while loading a measured curve."""
+
+
+@dataclass(frozen=True)
+class SaxsData:
+    """A measured curve: q [1/A], intensity, optional sigma and dq [1/A], and provenance."""
+
+    q: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray | None = None
+    dq: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def name(self):
+        return self.meta.get("source", "data")
+
+
+def normalise_unit(text):
+    """'1/angstrom', 'n_m^-1', 'A-1', ... -> 'A-1' or 'nm-1' (None if not recognised)."""
+    if text is None:
+        return None
+    t = str(text).strip()
+    if t in Q_FACTORS:
+        return t
+    return _UNIT_WORDS.get(t.lower().replace(" ", ""))
+
+
+def load_saxs(path, *, q_unit=None, format="auto", min_points=5):
+    """Read a measured 1-D curve.
+
+    Parameters
+    ----------
+    path : str
+    q_unit : {"A-1", "nm-1"}, optional
+        Unit of q in the file; required when the file does not state it.
+    format : {"auto", "columns", "pdh", "cansas-xml", "nxcansas"}
+    min_points : int
+        Fewer valid points than this is an error.
+
+    Returns
+    -------
+    SaxsData
+    """
+    src = os.fspath(path)
+    if not os.path.exists(src):
+        raise ClusterstructError(f"{src}: no such file")
+    if os.path.getsize(src) == 0:
+        raise ClusterstructError(f"{src}: file is empty")
+    if q_unit is not None and normalise_unit(q_unit) is None:
+        raise ClusterstructError(f"{src}: unknown q unit {q_unit!r}; use A-1 or nm-1")
+    q_unit = normalise_unit(q_unit)
+    if format not in FORMATS:
+        raise ClusterstructError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if format == "auto":
+        format = _sniff(src)
+    reader = {"columns": _read_columns, "pdh": _read_pdh, "cansas-xml": _read_cansas_xml,
+              "nxcansas": _read_nxcansas}[format]
+    try:
+        cols, file_unit, extra = reader(src)
+    except ClusterstructError:
+        raise
+    except Exception as exc:  # malformed files raise many kinds of errors
+        raise ClusterstructError(f"{src}: cannot read as {format} ({type(exc).__name__}: {exc})") from None
+    if file_unit is not None and q_unit is not None and file_unit != q_unit:
+        raise ClusterstructError(f"{src}: the file gives q in {file_unit} but {q_unit} was asked for")
+    unit = file_unit or q_unit
+    if unit is None:
+        raise ClusterstructError(f"{src}: the file does not state the q unit; give it (--q-unit A-1 or nm-1)")
+    return _clean(src, cols, unit, "file" if file_unit else "argument", format, extra, min_points)
+
+
+def _sniff(src):
+    ext = os.path.splitext(src)[1].lower()
+    with open(src, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(b"\x89HDF"):
+        return "nxcansas"
+    if ext == ".pdh":
+        return "pdh"
+    if ext == ".xml" or b"<SASroot" in head:
+        return "cansas-xml"
+    return "columns"
+
+
+def _numeric_blocks(lines):
+    """Consecutive numeric rows with the same number of columns: list of lists of rows."""
+    blocks, cur, width = [], [], None
+    for line in lines:
+        s = line.strip()
+        parts = s.replace(",", " ").replace(";", " ").split() if s else []
+        try:
+            vals = [float(p) for p in parts] if parts and s[0] not in "#!%" else None
+        except ValueError:
+            vals = None
+        if vals is None or len(vals) < 2 or (width is not None and len(vals) != width):
+            if cur:
+                blocks.append(cur)
+            cur, width = ([vals], len(vals)) if vals is not None and len(vals) >= 2 else ([], None)
+            continue
+        cur.append(vals)
+        width = len(vals)
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
+def _unit_from_header(lines):
+    for line in lines[:40]:
+        low = line.lower()
+        if "q" not in low:
+            continue
+        m = re.search(r"(1/nm|nm\^?-1|nm-1|1/a(?:ngstrom)?\b|a\^?-1|å\^?-1|1/å)", low)
+        if m:
+            word = m.group(1).replace("å", "a")
+            return normalise_unit(word) or ("nm-1" if "nm" in word else "A-1")
+    return None
+
+
+def _read_columns(src):
+    with open(src, encoding="utf-8", errors="replace") as fh:
+        lines = fh.readlines()
+    blocks = _numeric_blocks(lines)
+    if not blocks:
+        raise ClusterstructError(f"{src}: no numeric data found")
+    data = np.array(max(blocks, key=len), dtype=float)
+    header = [ln for ln in lines if ln.strip() and not ln.strip()[0].isdigit()]
+    return data[:, :4], _unit_from_header(header), {}
+
+
+def _read_pdh(src):
+    with open(src, encoding="utf-8", errors="replace") as fh:
+        lines = fh.readlines()
+    try:
+        n = int(lines[2].split()[0])
+    except (IndexError, ValueError):
+        raise ClusterstructError(f"{src}: not a PDH file (third line must start with the number of points)") from None
+    rows = []
+    for line in lines[5:5 + n]:
+        parts = line.split()
+        try:
+            rows.append([float(p) for p in parts[:3]])
+        except ValueError:
+            break
+    if not rows:
+        raise ClusterstructError(f"{src}: no numeric data found")
+    unit = None
+    text = "".join(lines[5 + n:])
+    m = re.search(r'<column key="X">.*?<value key="unit">([^<]+)</value>', text, re.S)
+    if m:
+        unit = normalise_unit(m.group(1))
+    return np.array(rows, float), unit, {"title": lines[0].strip()}
+
+
+def _read_cansas_xml(src):
+    root = ET.parse(src).getroot()
+    strip = lambda tag: tag.split("}")[-1]
+    qs, ii, ee, dq, unit = [], [], [], [], None
+    for el in root.iter():
+        if strip(el.tag) != "Idata":
+            continue
+        vals = {strip(c.tag): c for c in el}
+        if "Q" not in vals or "I" not in vals:
+            continue
+        qs.append(float(vals["Q"].text))
+        ii.append(float(vals["I"].text))
+        ee.append(float(vals["Idev"].text) if "Idev" in vals else np.nan)
+        dq.append(float(vals["Qdev"].text) if "Qdev" in vals else np.nan)
+        unit = unit or normalise_unit(vals["Q"].get("unit"))
+    if not qs:
+        raise ClusterstructError(f"{src}: no Idata points in canSAS XML")
+    cols = [qs, ii]
+    if not np.isnan(ee).all():
+        cols.append(ee)
+        if not np.isnan(dq).all():
+            cols.append(dq)
+    return np.array(cols, float).T, unit, {}
+
+
+def _read_nxcansas(src):
+    import h5py
+    with h5py.File(src, "r") as fh:
+        data_group = None
+
+        def visit(name, obj):
+            nonlocal data_group
+            if data_group is None and isinstance(obj, h5py.Group):
+                cls = obj.attrs.get("canSAS_class", obj.attrs.get("NX_class", b""))
+                cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+                if cls in ("SASdata", "NXdata") and "Q" in obj and "I" in obj:
+                    data_group = name
+        fh.visititems(visit)
+        if data_group is None:
+            raise ClusterstructError(f"{src}: no NXcanSAS SASdata group with Q and I")
+        g = fh[data_group]
+        q = np.asarray(g["Q"][()], float).ravel()
+        cols = [q, np.asarray(g["I"][()], float).ravel()]
+        unc = g["I"].attrs.get("uncertainties", None) or g.attrs.get("I_uncertainties", None)
+        unc = unc.decode() if isinstance(unc, bytes) else unc
+        if unc and unc in g:
+            cols.append(np.asarray(g[unc][()], float).ravel())
+            res = g["Q"].attrs.get("resolutions", None)
+            res = res.decode() if isinstance(res, bytes) else res
+            if res and res in g:
+                cols.append(np.asarray(g[res][()], float).ravel())
+        units = g["Q"].attrs.get("units", None)
+        units = units.decode() if isinstance(units, bytes) else units
+        i_units = g["I"].attrs.get("units", None)
+        i_units = i_units.decode() if isinstance(i_units, bytes) else i_units
+        return np.array(cols).T, normalise_unit(units), {"entry": data_group, "intensity_unit": i_units}
+
+
+def _clean(src, cols, unit, unit_from, fmt, extra, min_points):
+    q, inten = cols[:, 0], cols[:, 1]
+    sigma = cols[:, 2] if cols.shape[1] > 2 else None
+    dq = cols[:, 3] if cols.shape[1] > 3 else None
+    n0 = len(q)
+    bad = ~np.isfinite(q) | ~np.isfinite(inten) | (inten <= 0) | (q <= 0)
+    if sigma is not None:
+        bad |= ~np.isfinite(sigma)
+    n_bad = int(bad.sum())
+    if n_bad:
+        if n_bad > n0 / 2:
+            raise ClusterstructError(f"{src}: {n_bad} of {n0} points have NaN, non-positive q or "
+                                     "non-positive intensity: too many to drop")
+        warnings.warn(f"{src}: dropped {n_bad} of {n0} points with NaN, q <= 0 or intensity <= 0",
+                      DataWarning, stacklevel=3)
+    keep = ~bad
+    q, inten = q[keep], inten[keep]
+    sigma = sigma[keep] if sigma is not None else None
+    dq = dq[keep] if dq is not None else None
+    if sigma is not None and (sigma <= 0).any():
+        raise ClusterstructError(f"{src}: {int((sigma <= 0).sum())} point(s) with sigma <= 0")
+    if len(q) < min_points:
+        raise ClusterstructError(f"{src}: only {len(q)} valid points (need at least {min_points})")
+    order = np.argsort(q, kind="stable")
+    if (np.diff(order) < 0).any():
+        warnings.warn(f"{src}: q was not increasing; sorted", DataWarning, stacklevel=3)
+    q, inten = q[order], inten[order]
+    sigma = sigma[order] if sigma is not None else None
+    dq = dq[order] if dq is not None else None
+    dup = np.flatnonzero(np.diff(q) == 0)
+    if len(dup):
+        raise ClusterstructError(f"{src}: duplicate q values (first at q = {q[dup[0]]:g} {unit}); "
+                                 "merge or remove them")
+    f = Q_FACTORS[unit]
+    meta = {"source": src, "format": fmt, "q_unit_file": unit, "q_unit_from": unit_from,
+            "n_points_file": n0, "n_dropped": n_bad, **extra}
+    return SaxsData(q * f, inten, sigma, dq * f if dq is not None else None, meta)
+
+
+def write_nxcansas(path, q, intensity, *, sigma=None, title="clusterstruct", intensity_unit="arbitrary",
+                   attrs=None):
+    """Write a 1-D profile as NXcanSAS (q in 1/A) so that SasView opens it; atomic."""
+    import h5py
+    from .._atomicio import atomic_path
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as fh:
+            fh.attrs["default"] = "sasentry01"
+            entry = fh.create_group("sasentry01")
+            entry.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.1",
+                                "default": "sasdata01"})
+            entry.create_dataset("definition", data="NXcanSAS")
+            entry.create_dataset("title", data=title)
+            entry.create_dataset("run", data="0")
+            data = entry.create_group("sasdata01")
+            data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I",
+                               "I_axes": "Q", "Q_indices": 0})
+            dq_ = data.create_dataset("Q", data=np.asarray(q, float))
+            dq_.attrs["units"] = "1/angstrom"
+            di = data.create_dataset("I", data=np.asarray(intensity, float))
+            di.attrs["units"] = intensity_unit
+            if sigma is not None:
+                data.attrs["I_uncertainties"] = "Idev"
+                di.attrs["uncertainties"] = "Idev"
+                de = data.create_dataset("Idev", data=np.asarray(sigma, float))
+                de.attrs["units"] = intensity_unit
+            for k, v in (attrs or {}).items():
+                entry.attrs[k] = v
