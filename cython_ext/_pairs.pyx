@@ -42,7 +42,7 @@ Parallelism
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport sin, sqrt, floor
+from libc.math cimport sin, sqrt, floor, exp
 from libc.stdlib cimport malloc, free
 
 cdef extern from *:
@@ -226,3 +226,42 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
             _fill_sinc(q[iq], &r[0], buf, M)
             for t in range(T):
                 out[t, iq] = _dot(&hist[t, 0], buf, M)
+
+
+cdef double _dot_damped(const double* h, const double* s, const double* sig2, double q2h,
+                        Py_ssize_t M) noexcept nogil:
+    cdef Py_ssize_t m
+    cdef double acc = 0.0
+    for m in range(M):
+        acc += h[m] * s[m] * exp(-q2h * sig2[m])
+    return acc
+
+
+def histogram_sinc_damped(const double[:, ::1] hist, const double[:, ::1] sig2, double dr,
+                          const double[::1] q, double[:, ::1] out, double[:, ::1] scratch,
+                          int n_threads=1):
+    """``out[t, iq] = sum_m hist[t, m] sinc(q r_m) exp(-q^2 sig2[t, m] / 2)``, r_m = (m - 1) dr.
+
+    The PDF's Debye route: sig2[t, m] [A^2] is the pair's mean-square relative
+    displacement at that distance (Uiso sums, delta2 sharpening, Qbroad), so the
+    damping depends on the species pair and on r.  Same histogram as SAXS.
+    """
+    cdef Py_ssize_t T = hist.shape[0]
+    cdef Py_ssize_t M = hist.shape[1]
+    cdef Py_ssize_t nq = q.shape[0]
+    cdef Py_ssize_t iq, t, tid
+    cdef double* buf
+    if scratch.shape[0] < n_threads or scratch.shape[1] < M:
+        raise ValueError("scratch must have shape (n_threads, n_bins)")
+    if sig2.shape[0] != T or sig2.shape[1] != M:
+        raise ValueError("sig2 must have the histogram's shape")
+    if M == 0:
+        return
+    cdef double[::1] r = (np.arange(M, dtype=np.float64) - 1.0) * dr
+    with nogil:
+        for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
+            tid = threadid()
+            buf = &scratch[tid, 0]
+            _fill_sinc(q[iq], &r[0], buf, M)
+            for t in range(T):
+                out[t, iq] = _dot_damped(&hist[t, 0], buf, &sig2[t, 0], 0.5 * q[iq] * q[iq], M)

@@ -121,3 +121,35 @@ def plot_size_series(rows, path):
     ax.legend(fontsize=8)
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_pdf(pd, path, *, title=None):
+    """G(r) with partials when present."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ax.plot(pd.r, pd.g, "k-", lw=1.2, label="G(r)")
+    for k, v in (pd.partials or {}).items():
+        ax.plot(pd.r, v, lw=0.8, label=k)
+    ax.set_xlabel("r [Å]")
+    ax.set_ylabel("G(r) [Å⁻²]")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def plot_pdf_fit(fit, path):
+    """Data, fit and difference (offset below), as PDF users expect."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.plot(fit.r, fit.g_obs, "o", ms=2, mfc="none", color="tab:blue", label="data")
+    ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{fit.structure} (Rw = {fit.rw:.3f})")
+    off = fit.g_obs.min() - 1.2 * np.abs(fit.diff).max()
+    ax.plot(fit.r, fit.diff + off, "-", color="tab:green", lw=0.9, label="difference")
+    ax.axhline(off, color="gray", lw=0.5, ls="--")
+    ax.set_xlabel("r [Å]")
+    ax.set_ylabel("G(r) [Å⁻²]")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)

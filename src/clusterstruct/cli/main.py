@@ -6,9 +6,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import build, info, measured, optics, saxs
+from . import build, info, measured, optics, pdf, saxs
 
-SUBCOMMANDS = [saxs, build, info, optics, measured]
+SUBCOMMANDS = [saxs, build, info, optics, measured, pdf]
 
 
 def build_parser():

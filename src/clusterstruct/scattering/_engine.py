@@ -191,3 +191,44 @@ def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads
     work = np.zeros((n_blocks, n_tp, n_bins))
     kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads)
     return work.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class PairHistogram:
+    """Cubic-Lagrange pair-distance histograms per species pair (node m at (m - 1) dr)."""
+
+    hist: np.ndarray          # (n_pairs, n_bins)
+    dr: float                 # [A]
+    pairs: list               # [(label_a, label_b), ...]
+    counts: dict              # label -> number of atoms
+    backend: str
+
+
+def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None):
+    """Build the per-species-pair histogram once, for reuse (PDF fits, many transforms)."""
+    pos = np.ascontiguousarray(positions, dtype=np.float64)
+    k = kernels(backend)
+    n_threads = int(n_threads or default_threads())
+    order, labels, starts = species_layout(species)
+    pos = np.ascontiguousarray(pos[order])
+    from .sizes import max_dimension
+    hist = distance_histogram(pos, starts, float(dr), max_dimension(pos), kernel_module=k,
+                              n_threads=n_threads)
+    return PairHistogram(hist, float(dr), species_pairs(labels),
+                         {lab: int(starts[i + 1] - starts[i]) for i, lab in enumerate(labels)},
+                         "numpy" if k is _numpy_kernels else "cython")
+
+
+def damped_sums(ph, q, sig2, *, zoom=1.0, backend="auto", n_threads=None):
+    """sum_m hist[t, m] sinc(q zoom r_m) exp(-q^2 sig2[t, m]/2) for a PairHistogram ``ph``.
+
+    ``zoom`` scales every distance (an isotropic expansion) without rebuilding the histogram.
+    """
+    k = kernels(backend)
+    n_threads = int(n_threads or default_threads())
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    out = np.zeros((ph.hist.shape[0], len(q)))
+    scratch = np.empty((n_threads, ph.hist.shape[1]))
+    k.histogram_sinc_damped(ph.hist, np.ascontiguousarray(sig2, dtype=np.float64), ph.dr * zoom, q, out,
+                            scratch, n_threads)
+    return out

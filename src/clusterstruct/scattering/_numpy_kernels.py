@@ -94,3 +94,13 @@ def histogram_sinc(hist, dr, q, out, scratch=None, n_threads=1):
     for q0 in range(0, len(q), step):
         s = _sinc(np.outer(q[q0:q0 + step], r))
         out[:, q0:q0 + step] = hist @ s.T
+
+
+def histogram_sinc_damped(hist, sig2, dr, q, out, scratch=None, n_threads=1):
+    """Twin of ``_pairs.histogram_sinc_damped``."""
+    hist = np.asarray(hist)
+    sig2 = np.asarray(sig2)
+    r = (np.arange(hist.shape[1]) - 1) * dr
+    for iq, qq in enumerate(np.asarray(q, float)):
+        s = _sinc(qq * r)
+        out[:, iq] = (hist * s[None, :] * np.exp(-0.5 * qq * qq * sig2)).sum(axis=1)

@@ -1,0 +1,122 @@
+"""clusterstruct pdf / fit-pdf: pair distribution functions."""
+
+from . import _common
+from ..errors import ClusterstructError
+
+
+def _pdf_options(p, data=False):
+    p.add_argument("--qmin", type=float, default=None if data else 1.0, help="Qmin of the transform [1/A]")
+    p.add_argument("--qmax", type=float, default=None if data else 20.0, help="Qmax [1/A]")
+    p.add_argument("--qdamp", type=float, default=None if data else 0.0, help="instrument damping [1/A]")
+    p.add_argument("--qbroad", type=float, default=0.0, help="Q broadening [1/A]")
+    p.add_argument("--delta2", type=float, default=None if data else 0.0, help="correlated motion [A^2]")
+    p.add_argument("--uiso", nargs="+", metavar="El=U", help="Uiso per element [A^2] (default 0.005)")
+    p.add_argument("--rmin", type=float, default=1.5 if data else 0.01, help="[A]")
+    p.add_argument("--rmax", type=float, default=20.0 if data else None, help="[A] (default Dmax + 5)")
+    p.add_argument("--json", action="store_true")
+
+
+def add_parser(sub):
+    p = sub.add_parser("pdf", help="X-ray G(r) of a structure (Debye route)",
+                       description="G(r) [A^-2] by the Debye route over a Q window, diffpy.srreal conventions. "
+                                   "Without -o: a '#' header and columns r, G(r).")
+    p.add_argument("structure")
+    _pdf_options(p)
+    p.add_argument("--rstep", type=float, default=0.01, help="[A]")
+    p.add_argument("--partials", action="store_true")
+    p.add_argument("-o", "--output", help=".csv/.dat (columns) or .h5")
+    p.add_argument("--plot")
+    p.set_defaults(func=run_pdf)
+
+    f = sub.add_parser("fit-pdf", help="refine a structure against a measured PDF (.gr)",
+                       description="Refine scale, zoom, Uiso per element and delta2 against a measured G(r); "
+                                   "report Rw and the refined values. Q window from the file header unless given.")
+    f.add_argument("structure")
+    f.add_argument("data")
+    _pdf_options(f, data=True)
+    f.add_argument("--refine", nargs="+", default=["scale", "zoom", "uiso", "delta2"],
+                   choices=["scale", "zoom", "uiso", "delta2", "qdamp"])
+    f.add_argument("--plot", help="data, fit and difference in one figure")
+    f.set_defaults(func=run_fit)
+    return p
+
+
+def run_pdf(args):
+    import numpy as np
+    from .._version import __version__
+    from ..io import formula, read_structure
+    from ..pdf import DebyePDF
+    atoms = read_structure(args.structure)
+    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    eng = DebyePDF(atoms, args.qmax)
+    rmax = args.rmax or eng.dmax + 5.0
+    if args.rstep <= 0 or rmax <= args.rmin:
+        raise ClusterstructError("need --rstep > 0 and --rmax > --rmin")
+    r = np.arange(args.rmin, rmax + args.rstep / 2, args.rstep)
+    pd = eng.gr(r, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp, qbroad=args.qbroad, uiso=uiso,
+                delta2=args.delta2, partials=args.partials)
+    m = pd.meta
+    header = [f"clusterstruct {__version__} pdf (Debye route, diffpy.srreal conventions)",
+              f"structure: {args.structure} ({formula(atoms.get_chemical_symbols())}, {len(atoms)} atoms)",
+              f"qmin={m['qmin']} qmax={m['qmax']} qdamp={m['qdamp']} qbroad={m['qbroad']} qstep={m['qstep']:.5f} "
+              f"delta2={m['delta2']} uiso={m['uiso_A2']}", "units: r [A], G(r) [A^-2]"]
+    names, cols = ["r[A]", "G(r)"], [pd.r, pd.g]
+    for k, v in (pd.partials or {}).items():
+        names.append(f"G_{k}")
+        cols.append(v)
+    if args.output:
+        kind = _common.output_kind(args.output)
+        if kind == "h5":
+            ds = {"r": pd.r, "G": pd.g, "Q": pd.q, "F": pd.fq}
+            ds.update({f"partials/{k}": v for k, v in (pd.partials or {}).items()})
+            _common.write_hdf5(args.output, ds, {"structure": args.structure, "settings": m})
+        else:
+            _common.write_columns(args.output, header, cols, names, sep=", " if kind == "csv" else " ")
+    elif not args.json:
+        _common.write_columns("-", header, cols, names)
+    if args.plot:
+        from ..plotting import plot_pdf
+        plot_pdf(pd, args.plot, title=formula(atoms.get_chemical_symbols()))
+    if args.json:
+        out = {"structure": args.structure, "r": pd.r, "G": pd.g, "settings": m}
+        if pd.partials:
+            out["partials"] = pd.partials
+        _common.print_json(out)
+    return 0
+
+
+def run_fit(args):
+    import warnings
+    from ..io import read_structure
+    from ..pdf import fit_pdf, load_gr
+    atoms = read_structure(args.structure)
+    data = load_gr(args.data)
+    start = {}
+    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    if isinstance(uiso, dict):
+        start.update({f"uiso_{k}": v for k, v in uiso.items()})
+    elif uiso is not None:
+        start.update({f"uiso_{e}": uiso for e in set(atoms.get_chemical_symbols())})
+    if args.delta2 is not None:
+        start["delta2"] = args.delta2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        fit = fit_pdf(atoms, data, rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax,
+                      qdamp=args.qdamp, refine=tuple(args.refine), start=start, name=args.structure)
+    if args.plot:
+        from ..plotting import plot_pdf_fit
+        plot_pdf_fit(fit, args.plot)
+    notes = [str(w.message) for w in caught]
+    out = {"structure": args.structure, "data": args.data, "rw": fit.rw, "converged": fit.converged,
+           "params": fit.params, "errors": fit.errors, "fit_range_A": [args.rmin, args.rmax],
+           "qmin": fit.meta["qmin"], "qmax": fit.meta["qmax"], "warnings": notes}
+    if args.json:
+        _common.print_json(out)
+    else:
+        print(f"{args.structure} vs {args.data}: Rw = {fit.rw:.4f} over {args.rmin}-{args.rmax} A "
+              f"(Qmin {fit.meta['qmin']}, Qmax {fit.meta['qmax']}, converged: {fit.converged})")
+        for k in fit.meta["refined"]:
+            print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
+        for n in notes:
+            print(f"note: {n}")
+    return 0
