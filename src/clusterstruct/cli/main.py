@@ -6,9 +6,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import build, info, measured, optics, pdf, saxs
+from . import build, info, measured, optics, pdf, saxs, screen
 
-SUBCOMMANDS = [saxs, build, info, optics, measured, pdf]
+SUBCOMMANDS = [saxs, build, info, optics, measured, pdf, screen]
 
 
 def build_parser():

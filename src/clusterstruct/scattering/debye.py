@@ -114,7 +114,7 @@ def _b_iso_per_element(b_iso, elements):
 
 def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", backend="auto",
                            partials=False, dr=None, n_threads=None, check=True,
-                           allow_overlap=False, source="structure"):
+                           allow_overlap=False, source="structure", dmax=None):
     """Debye SAXS intensity from plain arrays.
 
     Parameters
@@ -140,6 +140,8 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
         Threads for the compiled kernel (default: all cores, or OMP_NUM_THREADS).
     check : bool
         Validate positions (finite, known elements, no atoms closer than 0.5 A).
+    dmax : float, optional
+        Largest interatomic distance [A], if the caller has it already.
 
     Returns
     -------
@@ -156,7 +158,7 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
     n_threads = int(n_threads or default_threads())
     t0 = time.perf_counter()
     sums = _engine.pair_sinc_sums(pos, symbols, q, mode=mode, backend=backend, dr=dr,
-                                  n_threads=n_threads)
+                                  n_threads=n_threads, dmax=dmax)
     elements = list(sums.counts)
     b = _b_iso_per_element(b_iso, elements)
     f0 = {el: atomic_form_factor(el, q) for el in elements}

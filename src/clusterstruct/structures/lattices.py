@@ -22,6 +22,7 @@ hollow      empty tetrahedral site (a/2)(1, 1, 1)         hexagonal channel axis
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -62,6 +63,7 @@ class LatticeParameters:
         return self.u * self.c
 
 
+@lru_cache(maxsize=1)
 def _table():
     rows = {}
     text = resources.files("clusterstruct").joinpath("data/lattice_constants.csv").read_text()

@@ -1,0 +1,82 @@
+"""clusterstruct screen / results: batch screening and its results file."""
+
+from . import _common
+from ..errors import ClusterstructError
+
+
+def add_parser(sub):
+    s = sub.add_parser("screen", help="screen many candidate structures against targets (Dask)",
+                       description="Generate candidates from a TOML spec, compute SAXS profiles, sizes, "
+                                   "predicted absorption, score them against the spec's targets, and keep "
+                                   "everything in a resumable HDF5 file. Default: a local Dask cluster on "
+                                   "all cores.")
+    s.add_argument("spec", help="screening spec (TOML)")
+    s.add_argument("-o", "--output", required=True, help="results file (.h5)")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, help="local worker processes (default: all cores; 0 = serial)")
+    g.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    g.add_argument("--jobqueue", choices=["slurm", "pbs", "sge", "lsf"], help="start workers as batch jobs")
+    s.add_argument("--jobqueue-option", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="options for dask-jobqueue, e.g. cores=32 memory=64GB queue=normal walltime=02:00:00 jobs=4")
+    s.add_argument("--resume", action="store_true", help="continue a run: compute only missing batches")
+    s.add_argument("--top", type=int, default=20, help="rows of the ranking to print and export")
+    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.set_defaults(func=run_screen_cmd)
+
+    r = sub.add_parser("results", help="ranking and exports from a screening results file",
+                       description="Read a results file: ranking, counts, export of the top structures.")
+    r.add_argument("results")
+    r.add_argument("--top", type=int, default=20)
+    r.add_argument("--export", help="folder for the top structures as extxyz")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=run_results)
+    return s
+
+
+def _options(items):
+    out = {}
+    for it in items:
+        if "=" not in it:
+            raise ClusterstructError(f"--jobqueue-option: expected KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k] = int(v) if v.isdigit() else v
+    return out
+
+
+def _print_ranking(rows):
+    print(f"{'rank':>4} {'id':>6} {'score':>10} {'formula':>14} {'peak_nm':>8} {'mass_Da':>9} {'Rg_A':>6}  description")
+    for r in rows:
+        print(f"{r['rank']:>4} {r['id']:>6} {r['score']:>10.4g} {r['formula']:>14} {r['peak_nm']:>8.1f} "
+              f"{r['mass_Da']:>9.1f} {r['rg_number_A']:>6.2f}  {r['description'][:70]}")
+
+
+def run_screen_cmd(args):
+    from ..screen import load_spec, run_screen, summary
+    spec = load_spec(args.spec)
+    ranking = run_screen(spec, args.output, workers=args.workers, scheduler=args.scheduler,
+                         jobqueue=args.jobqueue, jobqueue_options=_options(args.jobqueue_option),
+                         resume=args.resume, top=args.top, progress=not args.no_progress and not args.json)
+    if args.json:
+        _common.print_json(summary(args.output, top=args.top))
+    else:
+        s = summary(args.output, top=args.top)
+        print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates) in {args.output}")
+        _print_ranking(ranking)
+    return 0
+
+
+def run_results(args):
+    from ..screen import rank, summary
+    from ..screen.run import export_top
+    s = summary(args.results, top=args.top)
+    rows = rank(args.results, top=args.top)
+    if args.export:
+        export_top(args.results, rows, args.export)
+    if args.json:
+        _common.print_json(s)
+    else:
+        print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates); "
+              f"ids sha256 {s['ids_sha256'][:16]}")
+        _print_ranking(rows)
+    return 0

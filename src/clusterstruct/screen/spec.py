@@ -1,0 +1,314 @@
+"""Screening specs (TOML): validation with exact key names, and lazy candidate generation.
+
+A spec has four parts (see ``examples/screen_msc.toml``)::
+
+    [screen]        seed, batch_size
+    [[candidates]]  generator blocks: kind = "tetrahedron" | "sphere" | "composition" | "named"
+                    with lists or {min, max, step} ranges for their parameters, plus optional
+                    rattle = {sigma = 0.05, copies = 2}, ligands = {x = "acetate", l = "methylamine"},
+                    alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"}
+    [compute]       saxs = {q_min, q_max, n_q, q_unit}, optics = {model}
+    [[targets]]     kind = "saxs" (file, q_unit, weight) | "absorption" (peak_nm, tolerance_nm,
+                    material) | "mass" (mass_Da, tolerance_Da, material)
+
+Every error names the key path (``candidates[2].radius.step``) and stops the run before any
+work.  Relative file paths are taken relative to the spec file.
+
+Candidate generation is lazy: :func:`iter_tasks` yields small dicts (builder name and
+arguments, rattle copy index, id), never Atoms; ids are the enumeration order, so a spec and
+its seed fully determine every candidate (rattles use ``default_rng([seed, id])``).
+"""
+
+import copy
+import hashlib
+import itertools
+import os
+import tomllib
+
+import numpy as np
+
+from ..errors import ClusterstructError
+
+KINDS = {
+    "tetrahedron": {"required": {"material", "n"}, "optional": {"a"}},
+    "sphere": {"required": {"material", "radius"}, "optional": {"lattice", "centre", "termination", "min_bonds"}},
+    "composition": {"required": {"material", "metal", "chalcogen"}, "optional": {"lattice", "top"}},
+    "named": {"required": {"name"}, "optional": set()},
+}
+COMMON = {"kind", "rattle", "ligands", "alloy", "label"}
+TOP_KEYS = {"screen", "candidates", "compute", "targets"}
+SCREEN_KEYS = {"seed", "batch_size", "name"}
+COMPUTE_KEYS = {"saxs", "optics"}
+SAXS_KEYS = {"q_min", "q_max", "n_q", "q_unit"}
+TARGET_KEYS = {
+    "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max"},
+    "absorption": {"kind", "peak_nm", "tolerance_nm", "material", "weight"},
+    "mass": {"kind", "mass_Da", "tolerance_Da", "material", "weight"},
+}
+
+
+class SpecError(ClusterstructError):
+    """An invalid screening spec; the message names the key."""
+
+
+def _fail(source, key, msg):
+    raise SpecError(f"{source}: {key}: {msg}")
+
+
+def _values(source, key, value, kind=float):
+    """A scalar, a list, or a {min, max, step} range -> list of values."""
+    if isinstance(value, dict):
+        extra = set(value) - {"min", "max", "step"}
+        if extra:
+            _fail(source, f"{key}.{sorted(extra)[0]}", "unknown key (a range takes min, max, step)")
+        for k in ("min", "max", "step"):
+            if k not in value:
+                _fail(source, f"{key}.{k}", "missing in range")
+        lo, hi, st = (float(value[k]) for k in ("min", "max", "step"))
+        if st <= 0:
+            _fail(source, f"{key}.step", f"must be > 0, got {st:g}")
+        if hi < lo:
+            _fail(source, f"{key}.max", f"({hi:g}) is below min ({lo:g})")
+        vals = list(np.round(np.arange(lo, hi + st / 2, st), 10))
+        return [kind(v) for v in vals]
+    vals = value if isinstance(value, list) else [value]
+    if not vals:
+        _fail(source, key, "empty list")
+    try:
+        return [kind(v) for v in vals]
+    except (TypeError, ValueError):
+        _fail(source, key, f"expected {kind.__name__} values, got {value!r}")
+
+
+def load_spec(path):
+    """Read and validate a spec file; returns a dict with normalised values and ``_source``/``_text``."""
+    src = os.fspath(path)
+    if not os.path.exists(src):
+        raise SpecError(f"{src}: no such spec file")
+    text = open(src, encoding="utf-8").read()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{src}: not valid TOML ({exc})") from None
+    spec = validate(raw, source=src, base=os.path.dirname(os.path.abspath(src)))
+    spec["_text"] = text
+    spec["_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    return spec
+
+
+def validate(raw, *, source="spec", base="."):
+    """Validate a parsed spec (dict); see the module docstring for the schema."""
+    from ..structures.lattices import CENTRES, MATERIALS
+    from ..structures.named import NAMED
+    raw = copy.deepcopy(raw)
+    for key in raw:
+        if key not in TOP_KEYS:
+            _fail(source, key, f"unknown key; the spec takes {', '.join(sorted(TOP_KEYS))}")
+    screen = raw.get("screen", {})
+    for key in screen:
+        if key not in SCREEN_KEYS:
+            _fail(source, f"screen.{key}", "unknown key")
+    seed = screen.get("seed", 0)
+    batch = screen.get("batch_size", 20)
+    if not isinstance(seed, int) or seed < 0:
+        _fail(source, "screen.seed", f"must be an integer >= 0, got {seed!r}")
+    if not isinstance(batch, int) or batch < 1:
+        _fail(source, "screen.batch_size", f"must be an integer >= 1, got {batch!r}")
+    blocks = raw.get("candidates")
+    if not blocks:
+        _fail(source, "candidates", "at least one [[candidates]] block is needed")
+    out_blocks = []
+    for i, blk in enumerate(blocks):
+        where = f"candidates[{i}]"
+        kind = blk.get("kind")
+        if kind not in KINDS:
+            _fail(source, f"{where}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+        allowed = KINDS[kind]["required"] | KINDS[kind]["optional"] | COMMON
+        for key in blk:
+            if key not in allowed:
+                _fail(source, f"{where}.{key}", f"unknown key for kind {kind!r}")
+        for key in KINDS[kind]["required"]:
+            if key not in blk:
+                _fail(source, f"{where}.{key}", "missing")
+        norm = {"kind": kind, "label": blk.get("label", "")}
+        if "material" in blk:
+            mats = _values(source, f"{where}.material", blk["material"], str)
+            for m in mats:
+                if m not in MATERIALS:
+                    _fail(source, f"{where}.material", f"unknown material {m!r}; known: {', '.join(MATERIALS)}")
+            norm["material"] = mats
+        if kind == "tetrahedron":
+            ns = _values(source, f"{where}.n", blk["n"], int)
+            if any(not 2 <= n <= 15 for n in ns):
+                _fail(source, f"{where}.n", "tetrahedron sizes must lie within 2..15")
+            norm["n"] = ns
+            if "a" in blk:
+                norm["a"] = _values(source, f"{where}.a", blk["a"])
+        elif kind == "sphere":
+            radii = _values(source, f"{where}.radius", blk["radius"])
+            if any(r <= 0 for r in radii):
+                _fail(source, f"{where}.radius", "radii must be > 0 A")
+            norm["radius"] = radii
+            norm["lattice"] = _values(source, f"{where}.lattice", blk.get("lattice", "zincblende"), str)
+            norm["centre"] = _values(source, f"{where}.centre", blk.get("centre", "metal"), str)
+            for c in norm["centre"]:
+                if c not in CENTRES:
+                    _fail(source, f"{where}.centre", f"unknown centre {c!r}; choose {', '.join(CENTRES)}")
+            norm["termination"] = _values(source, f"{where}.termination", blk.get("termination", "as-cut"), str)
+            norm["min_bonds"] = _values(source, f"{where}.min_bonds", blk.get("min_bonds", 2), int)
+        elif kind == "composition":
+            norm["metal"] = _values(source, f"{where}.metal", blk["metal"], int)
+            norm["chalcogen"] = _values(source, f"{where}.chalcogen", blk["chalcogen"], int)
+            if any(v < 1 for v in norm["metal"] + norm["chalcogen"]):
+                _fail(source, f"{where}.metal", "atom counts must be >= 1")
+            norm["lattice"] = _values(source, f"{where}.lattice", blk.get("lattice", "zincblende"), str)
+            top = blk.get("top", 3)
+            if not isinstance(top, int) or not 1 <= top <= 50:
+                _fail(source, f"{where}.top", f"must be an integer 1..50, got {top!r}")
+            norm["top"] = top
+        else:
+            names = _values(source, f"{where}.name", blk["name"], str)
+            for n in names:
+                if n not in NAMED:
+                    _fail(source, f"{where}.name", f"unknown candidate {n!r}; known: {', '.join(NAMED)}")
+            norm["name"] = names
+        for lat in norm.get("lattice", []):
+            if lat not in ("zincblende", "wurtzite"):
+                _fail(source, f"{where}.lattice", f"unknown lattice {lat!r}")
+        norm["rattle"] = _rattle(source, where, blk.get("rattle"))
+        norm["ligands"] = _ligands(source, where, blk.get("ligands"))
+        norm["alloy"] = _alloy(source, where, blk.get("alloy"))
+        out_blocks.append(norm)
+    compute = raw.get("compute", {})
+    for key in compute:
+        if key not in COMPUTE_KEYS:
+            _fail(source, f"compute.{key}", f"unknown key; choose {', '.join(sorted(COMPUTE_KEYS))}")
+    saxs = dict({"q_min": 0.02, "q_max": 0.6, "n_q": 200, "q_unit": "A-1"}, **compute.get("saxs", {}))
+    for key in saxs:
+        if key not in SAXS_KEYS:
+            _fail(source, f"compute.saxs.{key}", "unknown key")
+    if saxs["q_unit"] not in ("A-1", "nm-1"):
+        _fail(source, "compute.saxs.q_unit", f"must be A-1 or nm-1, got {saxs['q_unit']!r}")
+    f = 1.0 if saxs["q_unit"] == "A-1" else 0.1
+    if not 0 < saxs["q_min"] < saxs["q_max"]:
+        _fail(source, "compute.saxs.q_max", "need 0 < q_min < q_max")
+    if not isinstance(saxs["n_q"], int) or saxs["n_q"] < 2:
+        _fail(source, "compute.saxs.n_q", "must be an integer >= 2")
+    q = np.geomspace(saxs["q_min"] * f, saxs["q_max"] * f, saxs["n_q"])
+    optics = compute.get("optics", {})
+    if set(optics) - {"model"}:
+        _fail(source, f"compute.optics.{sorted(set(optics) - {'model'})[0]}", "unknown key")
+    targets = []
+    for i, t in enumerate(raw.get("targets", [])):
+        where = f"targets[{i}]"
+        kind = t.get("kind")
+        if kind not in TARGET_KEYS:
+            _fail(source, f"{where}.kind", f"must be one of {', '.join(TARGET_KEYS)}, got {kind!r}")
+        for key in t:
+            if key not in TARGET_KEYS[kind]:
+                _fail(source, f"{where}.{key}", f"unknown key for a {kind} target")
+        tt = {"kind": kind, "weight": float(t.get("weight", 1.0)), "material": t.get("material")}
+        if kind == "saxs":
+            if "file" not in t:
+                _fail(source, f"{where}.file", "missing")
+            path = t["file"] if os.path.isabs(t["file"]) else os.path.join(base, t["file"])
+            if not os.path.exists(path):
+                _fail(source, f"{where}.file", f"no such file: {path}")
+            tt.update({"file": path, "q_unit": t.get("q_unit"), "q_min": t.get("q_min"), "q_max": t.get("q_max")})
+        elif kind == "absorption":
+            for key in ("peak_nm",):
+                if key not in t:
+                    _fail(source, f"{where}.{key}", "missing")
+            if not 200 <= float(t["peak_nm"]) <= 1500:
+                _fail(source, f"{where}.peak_nm", "must lie within 200..1500 nm")
+            tt.update({"peak_nm": float(t["peak_nm"]), "tolerance_nm": float(t.get("tolerance_nm", 15.0))})
+        else:
+            if "mass_Da" not in t:
+                _fail(source, f"{where}.mass_Da", "missing")
+            tt.update({"mass_Da": float(t["mass_Da"]), "tolerance_Da": float(t.get("tolerance_Da", 10.0))})
+        if tt["material"] is not None and tt["material"] not in MATERIALS:
+            _fail(source, f"{where}.material", f"unknown material {tt['material']!r}")
+        targets.append(tt)
+    return {"seed": seed, "batch_size": batch, "name": screen.get("name", "screen"), "blocks": out_blocks,
+            "q": q, "saxs": saxs, "optics_model": optics.get("model"), "targets": targets,
+            "_source": source}
+
+
+def _rattle(source, where, r):
+    if r is None:
+        return {"sigma": 0.0, "copies": 0}
+    if set(r) - {"sigma", "copies"}:
+        _fail(source, f"{where}.rattle.{sorted(set(r) - {'sigma', 'copies'})[0]}", "unknown key")
+    sigma, copies = float(r.get("sigma", 0.05)), int(r.get("copies", 1))
+    if sigma < 0 or copies < 0:
+        _fail(source, f"{where}.rattle", "sigma and copies must be >= 0")
+    return {"sigma": sigma, "copies": copies}
+
+
+def _ligands(source, where, lig):
+    if lig is None:
+        return None
+    if set(lig) - {"x", "l"}:
+        _fail(source, f"{where}.ligands.{sorted(set(lig) - {'x', 'l'})[0]}", "unknown key")
+    return {"x": lig.get("x", "acetate"), "l": lig.get("l", "methylamine")}
+
+
+def _alloy(source, where, al):
+    if al is None:
+        return None
+    if set(al) - {"element", "fraction", "pattern"}:
+        _fail(source, f"{where}.alloy.{sorted(set(al) - {'element', 'fraction', 'pattern'})[0]}", "unknown key")
+    fr = _values(source, f"{where}.alloy.fraction", al.get("fraction", 0.5))
+    if any(not 0 <= f <= 1 for f in fr):
+        _fail(source, f"{where}.alloy.fraction", "fractions must lie within 0..1")
+    return {"element": al.get("element", "Te"), "fraction": fr, "pattern": al.get("pattern", "random")}
+
+
+def _block_variants(blk):
+    """Builder-argument dicts of one block, in a fixed order."""
+    kind = blk["kind"]
+    if kind == "tetrahedron":
+        for m, n in itertools.product(blk["material"], blk["n"]):
+            for a in blk.get("a", [None]):
+                yield {"builder": "tetrahedron", "material": m, "n": n, "a": a}
+    elif kind == "sphere":
+        for m, lat, r, c, t, mb in itertools.product(blk["material"], blk["lattice"], blk["radius"],
+                                                     blk["centre"], blk["termination"], blk["min_bonds"]):
+            yield {"builder": "sphere", "material": m, "lattice": lat, "radius": r, "centre": c,
+                   "termination": t, "min_bonds": mb}
+    elif kind == "composition":
+        for m, nm, nx, lat in itertools.product(blk["material"], blk["metal"], blk["chalcogen"], blk["lattice"]):
+            for rank in range(1, blk["top"] + 1):
+                yield {"builder": "composition", "material": m, "metal": nm, "chalcogen": nx,
+                       "lattice": lat, "rank": rank, "top": blk["top"]}
+    else:
+        for n in blk["name"]:
+            yield {"builder": "named", "name": n}
+
+
+def iter_tasks(spec):
+    """Lazily yield task dicts with consecutive ids (the enumeration order)."""
+    tid = 0
+    for b, blk in enumerate(spec["blocks"]):
+        fractions = blk["alloy"]["fraction"] if blk["alloy"] else [None]
+        for args in _block_variants(blk):
+            for frac in fractions:
+                for copy_index in range(blk["rattle"]["copies"] + 1):
+                    yield {"id": tid, "block": b, **args, "alloy_fraction": frac, "copy": copy_index}
+                    tid += 1
+
+
+def iter_batches(spec):
+    """Lazily yield (batch_index, [tasks]) with ``batch_size`` tasks each."""
+    batch, k = [], 0
+    for task in iter_tasks(spec):
+        batch.append(task)
+        if len(batch) == spec["batch_size"]:
+            yield k, batch
+            batch, k = [], k + 1
+    if batch:
+        yield k, batch
+
+
+def count_tasks(spec):
+    return sum(1 for _ in iter_tasks(spec))
