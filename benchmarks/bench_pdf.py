@@ -12,7 +12,6 @@ codes differ in conventions (DebyeCalculator's normalisation and Q grid), so it 
 check, not an accuracy figure.
 """
 
-import os
 import sys
 import time
 

@@ -22,7 +22,6 @@ num_threads=2; it returns half the full Debye sum, so its output is doubled befo
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -74,8 +73,8 @@ def peak_memory(n_target):
     """Peak RSS of one default-mode call in a fresh process that only loads coordinates.
 
     The child imports clusterstruct.scattering, loads positions and symbols from a .npz,
-    records its RSS high-water mark, runs the call, and reports the new high-water mark and
-    tracemalloc's peak of numpy allocations during the call.
+    records its RSS high-water mark (VmHWM), runs the call, and reports the new high-water
+    mark and tracemalloc's peak of numpy allocations during the call.
     """
     import tempfile
     atoms = cluster(n_target, 0.0)
@@ -83,17 +82,21 @@ def peak_memory(n_target):
         path = os.path.join(tmp, "cluster.npz")
         np.savez(path, pos=atoms.positions, sym=np.array(atoms.get_chemical_symbols()))
         code = f"""
-import resource, tracemalloc, numpy as np
+import tracemalloc, numpy as np
 from clusterstruct.scattering import debye_intensity_arrays
+def hwm():  # VmHWM is reset by exec (ru_maxrss is not: it keeps the parent's high-water mark)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1]) / 1024
 d = np.load({path!r})
 pos, sym = d["pos"], d["sym"].tolist()
 q = np.linspace(0.01, 2.5, 500)
 debye_intensity_arrays(pos[:10], sym[:10], q, check=False)   # warm imports
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 tracemalloc.start()
 debye_intensity_arrays(pos, sym, q, n_threads=2, check=False)
 cur, peak = tracemalloc.get_traced_memory()
-print(base / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak / 2**20)
+print(base, hwm(), peak / 2**20)
 """
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return [float(x) for x in out.stdout.split()]

@@ -39,3 +39,16 @@ def write_text_atomic(path, text):
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
+
+
+def write_csv_atomic(path, rows, fieldnames=None):
+    """Write a list of dicts as CSV atomically (keys of the first row unless ``fieldnames``)."""
+    import csv
+    import io
+    buf = io.StringIO()
+    if rows or fieldnames:
+        writer = csv.DictWriter(buf, fieldnames=fieldnames or list(rows[0]), extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_text_atomic(path, buf.getvalue())

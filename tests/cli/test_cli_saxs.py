@@ -83,6 +83,17 @@ def test_saxs_hdf5_partials_plot_json(cd35, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if ".part" in p]
 
 
+def test_nxcansas_output_reads_back(cd35, tmp_path):
+    from clusterstruct.compare import load_saxs
+    nxs = tmp_path / "prof.nxs"
+    out = run("saxs", cd35, "--n-q", "40", "-o", nxs)
+    assert out.returncode == 0, out.stderr
+    d = load_saxs(nxs)
+    assert d.meta["format"] == "nxcansas" and d.meta["q_unit_file"] == "A-1" and len(d.q) == 40
+    ref = debye_intensity(tetrahedron("CdSe", 5), d.q).intensity
+    np.testing.assert_allclose(d.intensity, ref, rtol=1e-9)
+
+
 def test_q_file(cd35, tmp_path):
     qf = tmp_path / "q.dat"
     qf.write_text("# q in 1/nm\n0.5\n1.0\n2.0\n")

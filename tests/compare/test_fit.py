@@ -1,15 +1,14 @@
 """Model-vs-data fits: recover scale, background and the right candidate; structure factor; series."""
 
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from clusterstruct.compare import (ProfileModel, SaxsData, fit_profile, hard_sphere_sq, load_saxs,
-                                   rank_candidates, write_nxcansas)
+from clusterstruct.compare import (ProfileModel, SaxsData, fit_profile, hard_sphere_sq, rank_candidates,
+                                   write_nxcansas)
 from clusterstruct.errors import ClusterstructError
 from clusterstruct.scattering import debye_intensity
 from clusterstruct.structures import carve_sphere, tetrahedron

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clusterstruct.errors import ClusterstructError
-from clusterstruct.optics import (MODELS, ModelRangeWarning, calibration, compare_absorption, gap_energy,
+from clusterstruct.optics import (ModelRangeWarning, calibration, compare_absorption, gap_energy,
                                   material_parameters, model_error, predict, shape_factor,
                                   size_from_peak, tetrahedron_eigenvalue, yu2003_diameter_nm,
                                   yu2003_extinction, yu2003_peak_nm)

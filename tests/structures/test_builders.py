@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from clusterstruct.errors import ClusterstructError
-from clusterstruct.structures import (Sphere, alloy, carve, carve_sphere, describe, facets_shape,
+from clusterstruct.structures import (alloy, carve, carve_sphere, describe, facets_shape,
                                       geometry_key, lattice_parameters, octahedron_shape,
                                       platelet_shape, tetrahedral_number, tetrahedron,
                                       tetrahedron_shape)

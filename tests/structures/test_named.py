@@ -6,7 +6,6 @@ import pytest
 from clusterstruct.errors import ClusterstructError
 from clusterstruct.structures import (add_ligands, carve_to_composition, cd37s20, cdse13, describe,
                                       open_sites, tetrahedron, zn32se)
-from clusterstruct.structures.descriptors import coordination
 
 
 def _stacking(atoms, material):

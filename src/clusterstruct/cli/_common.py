@@ -140,8 +140,10 @@ def write_hdf5(path, datasets, attrs):
 
 
 def output_kind(path):
-    """'h5' for .h5/.hdf5/.nxs, 'csv' for .csv, else 'text'."""
+    """'nxcansas' for .nxs, 'h5' for .h5/.hdf5, 'csv' for .csv, else 'text'."""
     ext = os.path.splitext(str(path))[1].lower()
-    if ext in (".h5", ".hdf5", ".hdf", ".nxs"):
+    if ext == ".nxs":
+        return "nxcansas"
+    if ext in (".h5", ".hdf5", ".hdf"):
         return "h5"
     return "csv" if ext == ".csv" else "text"

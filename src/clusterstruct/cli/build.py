@@ -76,6 +76,7 @@ def add_parser(sub):
     g = kinds.add_parser("catalog", help="regenerate the shipped structures/ folder byte for byte",
                          description="Write every shipped candidate structure and manifest.csv.")
     g.add_argument("-o", "--output-dir", required=True, help="folder to write into")
+    g.add_argument("--json", action="store_true", help="print the manifest rows as JSON")
     g.set_defaults(func=run_catalog)
     return p
 
@@ -224,6 +225,9 @@ def run_alloy(args):
 def run_catalog(args):
     from ..structures.catalog import write_catalog
     rows = write_catalog(args.output_dir)
+    if args.json:
+        _common.print_json({"output_dir": args.output_dir, "structures": rows})
+        return 0
     for row in rows:
         print(f"wrote {row['formula']:>16} ({row['n_atoms']} atoms) {row['file']}")
     return 0

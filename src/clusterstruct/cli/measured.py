@@ -171,16 +171,9 @@ def run_sizes(args):
     rows = size_series(args.folder, q_unit=args.q_unit, levels=args.levels,
                        q_min=args.q_min * f if args.q_min else None, q_max=args.q_max * f if args.q_max else None)
     if args.output:
-        import csv
-        import io as _io
-        from .._atomicio import write_text_atomic
-        keys = ["file", "time_min", "rg_guinier_A", "rg_guinier_err_A", "d_sphere_A", "rg_unified_A",
-                "rg_unified_err_A", "error"]
-        buf = _io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        write_text_atomic(args.output, buf.getvalue())
+        from .._atomicio import write_csv_atomic
+        write_csv_atomic(args.output, rows, ["file", "time_min", "rg_guinier_A", "rg_guinier_err_A", "d_sphere_A",
+                                             "rg_unified_A", "rg_unified_err_A", "error"])
     if args.plot:
         from ..plotting import plot_size_series
         plot_size_series(rows, args.plot)

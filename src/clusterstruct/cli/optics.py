@@ -121,14 +121,8 @@ def run_compare(args):
     rows = compare_absorption(structs, args.peaks or MSC_LABELS_NM, models=args.models,
                               size_definition=args.size_definition, names=names)
     if args.output:
-        import csv
-        import io as _io
-        buf = _io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        from .._atomicio import write_text_atomic
-        write_text_atomic(args.output, buf.getvalue())
+        from .._atomicio import write_csv_atomic
+        write_csv_atomic(args.output, rows)
     if args.plot:
         from ..plotting import plot_absorption
         plot_absorption(rows, args.plot)

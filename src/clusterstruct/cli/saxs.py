@@ -1,7 +1,5 @@
 """clusterstruct saxs: Debye SAXS profile of a structure file."""
 
-import numpy as np
-
 from . import _common
 
 HELP = "Debye-formula SAXS profile I(q) of a structure file"
@@ -12,7 +10,8 @@ def add_parser(sub):
                        "columns q, I(q) on stdout (q in --q-unit, I in electrons^2 per cluster).")
     p.add_argument("structure", help="structure file in any format ASE reads (xyz, extxyz, cif, pdb)")
     _common.add_q_grid_options(p)
-    p.add_argument("-o", "--output", help="output file: .csv, .dat/.txt (columns) or .h5 (HDF5); '-' = stdout")
+    p.add_argument("-o", "--output", help="output file: .csv, .dat/.txt (columns), .h5 (HDF5 with settings) "
+                                          "or .nxs (NXcanSAS, opens in SasView; q in 1/A); '-' = stdout")
     p.add_argument("--plot", help="write a log-log plot of I(q) with the Guinier region marked (.png, .pdf, .svg)")
     p.add_argument("--partials", action="store_true", help="also output per-element-pair partial profiles")
     p.add_argument("--b-iso", nargs="+", metavar="El=B",
@@ -88,7 +87,11 @@ def run(args):
             columns.append(part)
     if args.output and args.output != "-":
         kind = _common.output_kind(args.output)
-        if kind == "h5":
+        if kind == "nxcansas":
+            from ..compare.loaders import write_nxcansas
+            write_nxcansas(args.output, prof.q, prof.intensity, title=f"{formula(symbols)} Debye profile",
+                           attrs={"structure": args.structure, "clusterstruct_version": __version__})
+        elif kind == "h5":
             datasets = {"q": q_out, "intensity": prof.intensity}
             for name, part in (prof.partials or {}).items():
                 datasets[f"partials/{name}"] = part

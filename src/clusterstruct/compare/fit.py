@@ -233,7 +233,7 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
         if absorption_peak_nm is not None:
             try:
                 from ..optics import predict
-                from ..optics.compare import guess_shape, material_of, structure_size
+                from ..optics.compare import material_of, structure_size
                 material, x = material_of(atoms)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

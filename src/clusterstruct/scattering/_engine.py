@@ -34,10 +34,10 @@ except ImportError:  # extension not built: the NumPy twin still works
 #: not clearly slower, e.g. for most clusters under ~150 atoms.
 PAIRS_PER_BIN = 2.0
 
-#: Histogram spacing: dr = DR_QMAX / q_max [A], so that q_max * dr = 0.02 and the
-#: per-pair interpolation error 0.0047 (q dr)^4 stays below 7.5e-10; measured
-#: max_q |I/I_exact - 1| <= 3e-8 on perfect and rattled ZnSe spheres of 50 to
-#: 16,000 atoms (benchmarks/bench_saxs.py), against a target of 1e-6.
+#: Histogram spacing: dr = DR_QMAX / q_max [A], so that q_max * dr = 0.015 and the
+#: per-pair interpolation error 0.0047 (q dr)^4 stays below 2.4e-10; measured
+#: max_q |I/I_exact - 1| <= 6e-8 on perfect and rattled ZnSe spheres of 50 to
+#: 16,239 atoms (benchmarks/bench_saxs.py), against a target of 1e-6.
 DR_QMAX = 0.015
 DR_MAX = 0.025
 

@@ -23,7 +23,7 @@ Computation
 -----------
 Exact: every pair, O(N^2 nq).  Histogram (chosen by ``mode="auto"`` when it is
 faster, see ``_engine.PAIRS_PER_BIN``): distances spread onto a grid of
-spacing dr = 0.02/q_max with cubic Lagrange weights, then O(n_bins nq); the
+spacing dr = 0.015/q_max with cubic Lagrange weights, then O(n_bins nq); the
 error against the exact sum is below 1e-6 relative at every q, minima included
 (bound and measurements in ``cython_ext/_pairs.pyx``; tests in
 ``tests/scattering/test_debye.py``).
@@ -135,7 +135,7 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
     partials : bool
         Also return the per-element-pair partial intensities.
     dr : float, optional
-        Histogram spacing [A] (default 0.02 / q_max).
+        Histogram spacing [A] (default 0.015 / q_max).
     n_threads : int, optional
         Threads for the compiled kernel (default: all cores, or OMP_NUM_THREADS).
     check : bool

@@ -15,15 +15,13 @@ is retried twice if its worker dies.  Results come back to the client, which alo
 shards and the results file.
 """
 
-import csv
 import hashlib
-import io
 import os
 import time
 
 import numpy as np
 
-from .._atomicio import write_text_atomic
+from .._atomicio import write_csv_atomic
 from ..errors import ClusterstructError
 from .spec import count_tasks, iter_batches
 from .store import ShardStore, read_results, structure_of
@@ -150,13 +148,8 @@ def summary(path, *, top=20):
 def write_outputs(out, ranking, *, top=20, export_dir=None):
     """Ranking CSV, top-N extxyz files and a summary figure beside the results file."""
     base = os.path.splitext(out)[0]
-    buf = io.StringIO()
-    if ranking:
-        w = csv.DictWriter(buf, fieldnames=[k for k in ranking[0] if k != "row"], extrasaction="ignore",
-                           lineterminator="\n")
-        w.writeheader()
-        w.writerows(ranking)
-    write_text_atomic(base + "_ranking.csv", buf.getvalue())
+    write_csv_atomic(base + "_ranking.csv", ranking,
+                     [k for k in ranking[0] if k != "row"] if ranking else ["rank"])
     export_dir = export_dir or base + "_top"
     export_top(out, ranking[:top], export_dir)
     try:
@@ -187,6 +180,8 @@ def plot_summary(path, ranking, fig_path):
     a1.set_ylabel("candidates")
     for r in ranking[:5]:
         a2.loglog(res["q"], res["profiles"][r["row"]], label=f"#{r['rank']} {r['formula']} (id {r['id']})")
+    from matplotlib.ticker import NullFormatter
+    a2.xaxis.set_minor_formatter(NullFormatter())
     a2.set_xlabel("q [1/Å]")
     a2.set_ylabel("I(q) [electrons² per cluster]")
     a2.legend(fontsize=7)

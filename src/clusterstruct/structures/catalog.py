@@ -6,11 +6,9 @@ arguments (and fixed seeds where randomness is involved).  Each file's extxyz
 comment line carries its construction and descriptors (rounded to 4 decimals).
 """
 
-import csv
-import io
 import os
 
-from .._atomicio import write_text_atomic
+from .._atomicio import write_csv_atomic
 from .alloys import alloy
 from .build import carve_sphere, tetrahedron
 from .ligands import add_ligands
@@ -79,9 +77,5 @@ def write_catalog(folder):
                      "rg_number_A": f"{d['rg_number_A']:.4f}", "dmax_A": f"{d['dmax_A']:.4f}",
                      "d_equal_volume_A": f"{d.get('d_equal_volume_A', float('nan')):.4f}",
                      "description": description, "construction": atoms.info.get("construction", "")})
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(os.path.join(folder, "manifest.csv"), buf.getvalue())
+    write_csv_atomic(os.path.join(folder, "manifest.csv"), rows)
     return rows

@@ -251,7 +251,6 @@ def add_ligands(atoms, *, x_type="acetate", l_type="methylamine", fill_open_site
         If the core has fewer open sites than the X-type ligands it needs.
     """
     from ase import Atoms
-    from scipy.spatial import cKDTree
 
     symbols = atoms.get_chemical_symbols()
     if x_type is not None and x_type not in X_LIGANDS:
