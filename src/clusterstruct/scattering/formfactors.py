@@ -23,6 +23,8 @@ D. Waasmaier, A. Kirfel, Acta Cryst. A51 (1995) 416-431, doi:10.1107/S0108767394
 P. Kienzle et al., periodictable (public domain), https://github.com/pkienzle/periodictable.
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import ClusterstructError
@@ -62,12 +64,23 @@ def atomic_form_factor(symbol, q):
     ndarray
         f0(q), same shape as ``q``.
     """
-    check_element(symbol)
     q = np.asarray(q, dtype=float)
     if np.any(q < 0) or np.any(q > Q_MAX_TABLE):
         raise ClusterstructError(f"q outside 0..{Q_MAX_TABLE:.1f} 1/A, where the "
                                  "Waasmaier-Kirfel fits are defined (is q in nm^-1?)")
+    if q.size <= 4096:  # screening evaluates the same grid for thousands of clusters
+        return _cached(symbol, q.tobytes(), q.shape)
+    check_element(symbol)
     return np.asarray(_table().fxrayatq(symbol, q), dtype=float)
+
+
+@lru_cache(maxsize=512)
+def _cached(symbol, q_bytes, shape):
+    check_element(symbol)
+    q = np.frombuffer(q_bytes, dtype=float).reshape(shape)
+    out = np.asarray(_table().fxrayatq(symbol, q), dtype=float)
+    out.flags.writeable = False  # shared between callers
+    return out
 
 
 def debye_waller(b_iso, q):
