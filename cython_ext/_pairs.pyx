@@ -203,6 +203,13 @@ cdef double _dot(const double* a, const double* b, Py_ssize_t M) noexcept nogil:
     return s
 
 
+def _node_grid(hist, scratch, n_threads, dr):
+    """Check the scratch space of a histogram transform; return the node positions r_m [A]."""
+    if scratch.shape[0] < n_threads or scratch.shape[1] < hist.shape[1]:
+        raise ValueError("scratch must have shape (n_threads, n_bins)")
+    return (np.arange(hist.shape[1], dtype=np.float64) - 1.0) * dr
+
+
 def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
                    double[:, ::1] out, double[:, ::1] scratch, int n_threads=1):
     """``out[t, iq] = sum_m hist[t, m] * sin(q r_m)/(q r_m)`` with r_m = (m - 1) * dr [A].
@@ -214,11 +221,9 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
     cdef Py_ssize_t nq = q.shape[0]
     cdef Py_ssize_t iq, t, tid
     cdef double* buf
-    if scratch.shape[0] < n_threads or scratch.shape[1] < M:
-        raise ValueError("scratch must have shape (n_threads, n_bins)")
+    cdef double[::1] r = _node_grid(hist, scratch, n_threads, dr)
     if M == 0:
         return
-    cdef double[::1] r = (np.arange(M, dtype=np.float64) - 1.0) * dr
     with nogil:
         for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
             tid = threadid()
@@ -251,13 +256,11 @@ def histogram_sinc_damped(const double[:, ::1] hist, const double[:, ::1] sig2, 
     cdef Py_ssize_t nq = q.shape[0]
     cdef Py_ssize_t iq, t, tid
     cdef double* buf
-    if scratch.shape[0] < n_threads or scratch.shape[1] < M:
-        raise ValueError("scratch must have shape (n_threads, n_bins)")
+    cdef double[::1] r = _node_grid(hist, scratch, n_threads, dr)
     if sig2.shape[0] != T or sig2.shape[1] != M:
         raise ValueError("sig2 must have the histogram's shape")
     if M == 0:
         return
-    cdef double[::1] r = (np.arange(M, dtype=np.float64) - 1.0) * dr
     with nogil:
         for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
             tid = threadid()

@@ -170,7 +170,7 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
         return (c[0] * b + c[1] + e - y) / sig
     jac = _num_jac(full, allp)
     try:
-        cov = np.linalg.pinv(jac.T @ jac) * (chi2 / dof if s is not None else chi2 / dof)
+        cov = np.linalg.pinv(jac.T @ jac) * (chi2 / dof)
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         err = np.full(len(allp), np.nan)

@@ -117,9 +117,12 @@ def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobque
     return ranking
 
 
-def rank(path, *, top=20):
-    """Best-first table of unique, successful records (score ascending; NaN last)."""
-    res = read_results(path)
+def rank(path, *, top=20, res=None):
+    """Best-first table of unique, successful records (score ascending; NaN last).
+
+    ``res`` is the already-read :func:`read_results` dict, if the caller has it.
+    """
+    res = res if res is not None else read_results(path)
     ok = (res["status"] == 1) & (res["duplicate_of"] == -1)
     idx = np.flatnonzero(ok)
     score = np.where(np.isfinite(res["score"][idx]), res["score"][idx], np.inf)
@@ -141,7 +144,8 @@ def summary(path, *, top=20):
     digest = hashlib.sha256(",".join(map(str, ids.tolist())).encode()).hexdigest()
     return {"n_records": int(len(ids)), "n_failed": int((res["status"] != 1).sum()),
             "n_duplicates": int((res["duplicate_of"] != -1).sum()),
-            "top": [{"id": r["id"], "score": r["score"], "formula": r["formula"]} for r in rank(path, top=top)],
+            "top": [{"id": r["id"], "score": r["score"], "formula": r["formula"]}
+                    for r in rank(path, top=top, res=res)],
             "ids_sha256": digest}
 
 

@@ -260,16 +260,22 @@ def platelet_shape(material, lattice, n_monolayers, radius, **params):
 
 # ----------------------------------------------------------------------------- carving
 
-def bond_counts(pos, is_metal, bond_length):
-    """Number of metal-chalcogen neighbours of each atom (within BOND_TOLERANCE x bond)."""
+def metal_chalcogen_pairs(pos, is_metal, is_chalc, bond_length):
+    """Index pairs (i, j) of metal-chalcogen neighbours within BOND_TOLERANCE x bond length."""
     from scipy.spatial import cKDTree
-    if len(pos) == 0:
-        return np.zeros(0, int)
+    if len(pos) < 2:
+        return np.zeros((0, 2), int)
     pairs = cKDTree(pos).query_pairs(bond_length * BOND_TOLERANCE, output_type="ndarray")
     if len(pairs) == 0:
-        return np.zeros(len(pos), int)
-    hetero = pairs[is_metal[pairs[:, 0]] != is_metal[pairs[:, 1]]]
-    return np.bincount(hetero.ravel(), minlength=len(pos))
+        return np.zeros((0, 2), int)
+    i, j = pairs[:, 0], pairs[:, 1]
+    return pairs[(is_metal[i] & is_chalc[j]) | (is_chalc[i] & is_metal[j])]
+
+
+def bond_counts(pos, is_metal, bond_length):
+    """Number of metal-chalcogen neighbours of each atom of a binary core (within BOND_TOLERANCE x bond)."""
+    pairs = metal_chalcogen_pairs(pos, is_metal, ~is_metal, bond_length)
+    return np.bincount(pairs.ravel(), minlength=len(pos)) if len(pairs) else np.zeros(len(pos), int)
 
 
 def trim_dangling(pos, is_metal, bond_length, min_bonds):

@@ -61,17 +61,14 @@ def _guess_material(symbols):
 
 
 def coordination(atoms, bond_length=None):
-    """Unlike-neighbour counts per atom, and the bond vectors' lengths [A]."""
-    from scipy.spatial import cKDTree
+    """Unlike-neighbour counts per atom, the bond lengths [A] and the bonded index pairs."""
+    from .build import metal_chalcogen_pairs
     symbols = np.array(atoms.get_chemical_symbols())
     is_metal = np.isin(symbols, list(METALS))
     is_chalc = np.isin(symbols, list(CHALCOGENS))
     if bond_length is None:
         bond_length = _default_bond(symbols)
-    pairs = cKDTree(atoms.positions).query_pairs(bond_length * 1.15, output_type="ndarray")
-    if len(pairs):
-        unlike = (is_metal[pairs[:, 0]] & is_chalc[pairs[:, 1]]) | (is_chalc[pairs[:, 0]] & is_metal[pairs[:, 1]])
-        pairs = pairs[unlike]
+    pairs = metal_chalcogen_pairs(atoms.positions, is_metal, is_chalc, bond_length)
     counts = np.bincount(pairs.ravel(), minlength=len(atoms)) if len(pairs) else np.zeros(len(atoms), int)
     lengths = (np.linalg.norm(atoms.positions[pairs[:, 0]] - atoms.positions[pairs[:, 1]], axis=1)
                if len(pairs) else np.zeros(0))

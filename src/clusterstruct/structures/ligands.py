@@ -213,14 +213,6 @@ def _best_rotation(kind, donor, d, placed, *, skip, heavy, clash_distance, n_ang
     return best
 
 
-def ligand_counts(atoms):
-    """(n_X, n_open): X-type ligands needed for charge balance, and open metal sites."""
-    symbols = atoms.get_chemical_symbols()
-    n_m = sum(s in METALS for s in symbols)
-    n_x = sum(s in CHALCOGENS for s in symbols)
-    return 2 * (n_m - n_x), len(open_sites(atoms))
-
-
 def add_ligands(atoms, *, x_type="acetate", l_type="methylamine", fill_open_sites=True,
                 clash_distance=1.5):
     """Cap a metal-rich core with X-type ligands for charge balance and L-type on the rest.
