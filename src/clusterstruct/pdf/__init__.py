@@ -6,12 +6,15 @@
     radial_distribution(atoms, r)             number-weighted R(r)
     coordination_numbers(atoms, cutoff)
     load_gr(path) -> MeasuredPDF;  fit_pdf(atoms, measured, rmin=, rmax=, ...) -> PDFFit
+    bulk_sphere(material, diameter)           source for the spherical envelope (psize)
+    fit_particle_size(measured, material, lattice=, stacking=) -> SizeFit   nanoparticle diameter
 """
 
-from .core import (DebyePDF, PairDistribution, compute_pdf, coordination_numbers, radial_distribution,
-                   realspace_pdf)
+from .core import (DebyePDF, PairDistribution, bulk_sphere, compute_pdf, coordination_numbers, number_density,
+                   radial_distribution, realspace_pdf, sphere_characteristic)
 from .data import MeasuredPDF, load_gr
-from .fit import PDFFit, fit_pdf
+from .fit import PDFFit, SizeFit, fit_particle_size, fit_pdf
 
-__all__ = ["DebyePDF", "PairDistribution", "compute_pdf", "coordination_numbers", "radial_distribution",
-           "realspace_pdf", "MeasuredPDF", "load_gr", "PDFFit", "fit_pdf"]
+__all__ = ["DebyePDF", "PairDistribution", "bulk_sphere", "compute_pdf", "coordination_numbers",
+           "number_density", "radial_distribution", "realspace_pdf", "sphere_characteristic", "MeasuredPDF",
+           "load_gr", "PDFFit", "SizeFit", "fit_particle_size", "fit_pdf"]

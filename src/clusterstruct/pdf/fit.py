@@ -1,7 +1,9 @@
 """Fitting a cluster's Debye-route G(r) to a measured PDF.
 
 Refinable: ``scale``, ``zoom`` (isotropic expansion of all distances), ``uiso`` (one per
-element), ``delta2`` (correlated-motion sharpening), ``qdamp``.  The pair histogram is
+element), ``delta2`` (correlated-motion sharpening), ``qdamp``, and ``psize`` (diameter [A] of
+a spherical envelope on a bulk source from :func:`clusterstruct.pdf.bulk_sphere`; see
+:mod:`clusterstruct.pdf.core`).  The pair histogram is
 built once per structure and reused for every evaluation (``zoom`` rescales its nodes),
 so many candidates against one dataset cost one histogram each.  Least squares by
 scipy.optimize.least_squares; uncertainties from the Jacobian scaled by the residual
@@ -18,7 +20,7 @@ import numpy as np
 from ..errors import ClusterstructError
 from .core import DebyePDF, check_window
 
-REFINABLE = ("scale", "zoom", "uiso", "delta2", "qdamp")
+REFINABLE = ("scale", "zoom", "uiso", "delta2", "qdamp", "psize")
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,11 @@ class PDFFit:
 
 
 def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp=None,
-            refine=("scale", "zoom", "uiso", "delta2"), start=None, engine=None, name=None):
+            refine=("scale", "zoom", "uiso", "delta2"), start=None, engine=None, name=None, bounds=None):
     """Refine a structure's G(r) against ``measured`` (a MeasuredPDF) over [rmin, rmax].
 
     qmin/qmax/qdamp default to the values in the data header (qdamp 0 if absent).
+    ``bounds`` overrides the default (low, high) of a parameter, e.g. {"psize": (20, 40)}.
     Returns :class:`PDFFit`; a fit that does not converge warns and reports where it stopped.
     """
     from scipy.optimize import least_squares
@@ -63,19 +66,33 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
     eng = engine or DebyePDF(atoms, qmax)
     els = eng.elements
     st = {"scale": 1.0, "zoom": 1.0, "delta2": 2.0, "qdamp": qdamp, **{f"uiso_{e}": 0.01 for e in els}}
+    enveloped = "psize" in refine or "psize" in (start or {})
+    if enveloped:
+        if eng.source_diameter is None:
+            raise ClusterstructError("psize needs an envelope source: build the structure with "
+                                     "clusterstruct.pdf.bulk_sphere (or give DebyePDF source_diameter=)")
+        st["psize"] = 0.5 * eng.source_diameter
     st.update(start or {})
     names = []
     for p in refine:
         names += [f"uiso_{e}" for e in els] if p == "uiso" else [p]
+    user_bounds = bounds or {}
     bounds = {"scale": (0, np.inf), "zoom": (0.8, 1.2), "delta2": (0, 20), "qdamp": (0, 0.3)}
+    if enveloped:
+        bounds["psize"] = (5.0, 0.8 * eng.source_diameter)
+    bounds.update(user_bounds)
     lo = [bounds.get(n, (1e-5, 0.2))[0] for n in names]
     hi = [bounds.get(n, (1e-5, 0.2))[1] for n in names]
-    qstep = eng.default_qstep()
+    if enveloped:  # the Q grid must resolve the largest diameter the fit may reach
+        qstep = eng.default_qstep(bounds["psize"][1] if "psize" in names else st["psize"])
+    else:
+        qstep = eng.default_qstep()
 
     def calc(p):
         d = dict(st, **dict(zip(names, p)))
         pd = eng.gr(r, qmin=qmin, qmax=qmax, qdamp=d["qdamp"], qstep=qstep,
-                    uiso={e: d[f"uiso_{e}"] for e in els}, delta2=d["delta2"], zoom=d["zoom"])
+                    uiso={e: d[f"uiso_{e}"] for e in els}, delta2=d["delta2"], zoom=d["zoom"],
+                    psize=d.get("psize") if enveloped else None)
         return d["scale"] * pd.g
 
     def resid(p):
@@ -105,3 +122,75 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
                   meta={"qmin": qmin, "qmax": qmax, "qdamp_fixed": "qdamp" not in refine, "rmin": rmin,
                         "rmax": rmax, "refined": names, "nfev": res.nfev, "data": measured.name,
                         "message": res.message})
+
+
+@dataclass(frozen=True)
+class SizeFit:
+    """Result of :func:`fit_particle_size`: the Rw-vs-diameter scan and the final refinement."""
+
+    sizes: np.ndarray          # scanned envelope diameters [A]
+    rw: np.ndarray             # Rw at each (other parameters refined, psize fixed)
+    fit: PDFFit                # final refinement with psize free, started at the best scan point
+    model: str                 # e.g. "CdSe wurtzite" or "CdSe stacked cubic_fraction=0.5 seed=0"
+    source_diameter: float     # volume-equivalent diameter of the bulk source [A]
+
+    @property
+    def diameter(self):
+        """Refined diameter [A] of the spherical envelope (diffpy's "psize")."""
+        return self.fit.params["psize"]
+
+    @property
+    def diameter_error(self):
+        return self.fit.errors.get("psize", float("nan"))
+
+
+def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking=None, seed=0,
+                      rmin=1.5, rmax=40.0, qmin=None, qmax=None, qdamp=None, sizes=None,
+                      source_diameter=None, refine=("scale", "zoom", "uiso", "delta2")):
+    """Diameter of crystalline nanoparticles from a measured PDF (spherical-envelope model).
+
+    A bulk sphere of ``material`` (``lattice``, or a faulted stacking with ``stacking`` =
+    cubic fraction or A/B/C letters, see :func:`clusterstruct.structures.carve`) is built once;
+    its pairs are reweighted by the characteristic function of a sphere of diameter D
+    (:mod:`clusterstruct.pdf.core`).  The other parameters (``refine``) are fitted at each D
+    of ``sizes`` (default 10 A up to 0.8 of the source in 3 A steps, each fit starting from the
+    previous one), then D is refined from the best of them.  The Rw(D) scan is returned with the
+    result: least squares from a single start can land in a worse minimum of scale/delta2/Uiso.
+
+    The diameter is that of the sphere whose characteristic function damps the PDF (the size
+    of the coherently ordered core); ligands and a disordered shell do not count.
+    """
+    from .core import bulk_sphere
+    qmax = qmax if qmax is not None else measured.meta.get("qmax")
+    if qmax is None:
+        raise ClusterstructError(f"{measured.name}: Qmax not in the file header; pass it")
+    if sizes is None:
+        d_src = float(source_diameter or 80.0)
+        sizes = np.arange(10.0, 0.8 * d_src * 0.99, 3.0)
+    sizes = np.asarray(sizes, float)
+    if sizes.ndim != 1 or len(sizes) == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
+        raise ClusterstructError("sizes must be a non-empty list of positive diameters [A]")
+    d_src = float(source_diameter or max(80.0, 1.3 * sizes.max()))
+    src = bulk_sphere(material, d_src, lattice=lattice, stacking=stacking, seed=seed)
+    eng = DebyePDF(src, qmax, dr_qmax=0.2)
+    if sizes.max() > 0.8 * eng.source_diameter:
+        raise ClusterstructError(f"sizes up to {sizes.max():g} A need a source diameter above "
+                                 f"{sizes.max() / 0.8:.0f} A (source_diameter=)")
+    refine = tuple(p for p in refine if p != "psize")
+    common = dict(rmin=rmin, rmax=rmax, qmin=qmin, qmax=qmax, qdamp=qdamp, engine=eng)
+    rws, fits, start = [], [], {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for d in sizes:
+            f = fit_pdf(src, measured, refine=refine, start=dict(start, psize=float(d)), **common)
+            rws.append(f.rw)
+            fits.append(f)
+            start = {k: v for k, v in f.params.items() if k not in ("scale", "psize", "qdamp")}
+    i = int(np.argmin(rws))
+    start = {k: v for k, v in fits[i].params.items() if k != "qdamp"}
+    lo = sizes[max(i - 1, 0)] if i > 0 else 5.0
+    hi = sizes[min(i + 1, len(sizes) - 1)] if i < len(sizes) - 1 else 0.8 * eng.source_diameter
+    final = fit_pdf(src, measured, refine=refine + ("psize",), start=start, bounds={"psize": (lo, hi)}, **common)
+    model = f"{src.info['material']} " + (lattice if stacking is None else
+                                          f"stacked {'letters=' + stacking if isinstance(stacking, str) else f'cubic_fraction={stacking} seed={seed}'}")
+    return SizeFit(sizes=sizes, rw=np.asarray(rws), fit=final, model=model, source_diameter=eng.source_diameter)

@@ -219,16 +219,19 @@ def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None):
                          "numpy" if k is _numpy_kernels else "cython")
 
 
-def damped_sums(ph, q, sig2, *, zoom=1.0, backend="auto", n_threads=None):
+def damped_sums(ph, q, sig2, *, zoom=1.0, hist=None, backend="auto", n_threads=None):
     """sum_m hist[t, m] sinc(q zoom r_m) exp(-q^2 sig2[t, m]/2) for a PairHistogram ``ph``.
 
-    ``zoom`` scales every distance (an isotropic expansion) without rebuilding the histogram.
+    ``zoom`` scales every distance (an isotropic expansion) without rebuilding the histogram;
+    ``hist`` replaces ``ph.hist`` (e.g. reweighted by a shape envelope; it may hold fewer
+    nodes, the first ones, and ``sig2`` must then match its shape).
     """
     k = kernels(backend)
     n_threads = int(n_threads or default_threads())
     q = np.ascontiguousarray(q, dtype=np.float64)
-    out = np.zeros((ph.hist.shape[0], len(q)))
-    scratch = np.empty((n_threads, ph.hist.shape[1]))
-    k.histogram_sinc_damped(ph.hist, np.ascontiguousarray(sig2, dtype=np.float64), ph.dr * zoom, q, out,
+    h = np.ascontiguousarray(ph.hist if hist is None else hist, dtype=np.float64)
+    out = np.zeros((h.shape[0], len(q)))
+    scratch = np.empty((n_threads, h.shape[1]))
+    k.histogram_sinc_damped(h, np.ascontiguousarray(sig2, dtype=np.float64), ph.dr * zoom, q, out,
                             scratch, n_threads)
     return out

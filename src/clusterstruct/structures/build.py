@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ClusterstructError
 from .lattices import (MATERIALS, _cell_and_basis, lattice_parameters, lattice_sites,
-                       normalise_lattice, normalise_material)
+                       normalise_lattice, normalise_material, stacked_sites)
 
 #: Neighbours are metal-chalcogen pairs closer than this factor x the bulk bond length.
 BOND_TOLERANCE = 1.15
@@ -323,7 +323,7 @@ def _balance(pos, is_metal, bond_length):
 
 
 def carve(material="CdSe", shape=None, *, lattice="zincblende", centre="metal",
-          termination="as-cut", min_bonds=2, a=None, c=None, u=None):
+          termination="as-cut", min_bonds=2, a=None, c=None, u=None, stacking=None, seed=0):
     """Cut ``shape`` out of the bulk ``lattice`` of ``material`` about ``centre``.
 
     Parameters
@@ -340,6 +340,12 @@ def carve(material="CdSe", shape=None, *, lattice="zincblende", centre="metal",
         Remove atoms with fewer metal-chalcogen bonds, repeatedly (0 keeps all).
     a, c, u : float, optional
         Lattice constant overrides [A].
+    stacking : float or str, optional
+        Carve from a faulted close-packed stacking instead (``lattice`` is then ignored;
+        the wurtzite constants are used for every layer, see
+        :func:`.lattices.stacked_sites`): a float is the fraction of cubic ("c") layers,
+        each drawn independently with ``seed`` (0 = wurtzite, 1 = zinc blende along [111]);
+        a string of A/B/C letters gives the sequence itself (e.g. "ABCAB").
 
     Returns
     -------
@@ -348,8 +354,15 @@ def carve(material="CdSe", shape=None, *, lattice="zincblende", centre="metal",
     material = normalise_material(material)
     if shape is None:
         raise ClusterstructError("carve needs a shape")
-    pos, is_metal, p = lattice_sites(material, lattice, radius=shape.bounding_radius(),
-                                     centre=centre, a=a, c=c, u=u)
+    kinds = None
+    if stacking is None:
+        pos, is_metal, p = lattice_sites(material, lattice, radius=shape.bounding_radius(),
+                                         centre=centre, a=a, c=c, u=u)
+    else:
+        letters = stacking if isinstance(stacking, str) else None
+        frac = None if letters is not None else float(stacking)
+        pos, is_metal, p, kinds = stacked_sites(material, radius=shape.bounding_radius(), cubic_fraction=frac,
+                                                letters=letters, seed=seed, centre=centre, a=a, c=c, u=u)
     keep = shape.contains(pos)
     pos, is_metal = pos[keep], is_metal[keep]
     pos, is_metal = apply_termination(pos, is_metal, p.bond_length, termination)
@@ -361,15 +374,21 @@ def carve(material="CdSe", shape=None, *, lattice="zincblende", centre="metal",
                                  f"{p.lattice} holds no atom (after termination and trimming)")
     metal, chalc = MATERIALS[material]
     symbols = [metal if m else chalc for m in is_metal]
-    info = {"construction": f"carve material={material} lattice={p.lattice} shape=[{shape.describe()}] "
+    lattice_name = p.lattice if kinds is None else "stacked"
+    stack = "" if kinds is None else (f" stacking={stacking}" + ("" if isinstance(stacking, str) else f" seed={seed}"))
+    info = {"construction": f"carve material={material} lattice={lattice_name}{stack} shape=[{shape.describe()}] "
                             f"centre={centre} termination={termination} min_bonds={min_bonds} "
                             f"a={p.a:.4f}" + (f" c={p.c:.4f} u={p.u:.4f}" if p.c else ""),
-            "material": material, "lattice": p.lattice, "a_A": p.a}
+            "material": material, "lattice": lattice_name, "a_A": p.a}
+    if kinds is not None:
+        ends = kinds.count("h") + kinds.count("c")
+        info["stacking_kinds"] = kinds
+        info["cubic_fraction"] = kinds.count("c") / ends if ends else float("nan")
     return _atoms(pos, symbols, info)
 
 
 def carve_sphere(material="CdSe", radius=7.0, *, lattice="zincblende", centre="metal",
-                 termination="as-cut", min_bonds=2, a=None, c=None, u=None):
+                 termination="as-cut", min_bonds=2, a=None, c=None, u=None, stacking=None, seed=0):
     """Cut a sphere of ``radius`` [A] from the bulk lattice, then trim dangling atoms.
 
     Atoms with fewer than ``min_bonds`` metal-chalcogen neighbours are removed,
@@ -378,4 +397,4 @@ def carve_sphere(material="CdSe", radius=7.0, *, lattice="zincblende", centre="m
     if not radius > 0:
         raise ClusterstructError(f"sphere radius must be > 0 A, got {radius!r}")
     return carve(material, Sphere(float(radius)), lattice=lattice, centre=centre,
-                 termination=termination, min_bonds=min_bonds, a=a, c=c, u=u)
+                 termination=termination, min_bonds=min_bonds, a=a, c=c, u=u, stacking=stacking, seed=seed)

@@ -160,3 +160,93 @@ def lattice_sites(material, lattice="zincblende", *, radius, centre="metal", a=N
         pos.append(xyz[keep])
         metal.append(np.full(int(keep.sum()), is_metal))
     return np.concatenate(pos), np.concatenate(metal), p
+
+
+# ----------------------------------------------------------------------------- stacking faults
+# Both structures are stackings of close-packed metal-chalcogen double layers along the
+# wurtzite c axis ([111] of zinc blende): each layer sits on one of three lateral positions
+# A, B, C; zinc blende repeats ABC, wurtzite AB.  In Jagodzinski's notation a layer whose two
+# neighbours sit on the same position is "h" (hexagonal), otherwise "c" (cubic); wurtzite is
+# all-h, zinc blende all-c, and a random fraction of c layers models the stacking faults
+# reported for CdSe nanoparticles.
+
+_LAYER_LETTERS = "ABC"
+
+
+def stacking_sequence(n_below, n_above, *, cubic_fraction=None, letters=None, seed=0):
+    """Lateral positions (0, 1, 2 for A, B, C) of layers -n_below .. n_above, layer 0 on A.
+
+    Either ``cubic_fraction`` (each layer independently "c" with that probability, drawn
+    with numpy's default_rng(seed); 0 = wurtzite, 1 = zinc blende) or ``letters`` (a
+    string of A/B/C, repeated; its first letter is layer 0, and the string as a whole
+    is shifted so that layer 0 sits on A).
+
+    Returns (positions, kinds): int array of length n_below + n_above + 1, and the
+    h/c string of the layers (the outermost two, which lack a neighbour, are marked ".").
+    """
+    n = n_below + n_above + 1
+    if letters is not None:
+        seq = str(letters).upper()
+        if not seq or any(ch not in _LAYER_LETTERS for ch in seq):
+            raise ClusterstructError(f"stacking letters must be A, B or C, got {letters!r}")
+        if any(a == b for a, b in zip(seq, seq[1:] + seq[0])):
+            raise ClusterstructError(f"stacking {letters!r} puts two adjacent layers on the same position")
+        base = np.array([_LAYER_LETTERS.index(ch) for ch in seq])
+        idx = np.arange(-n_below, n_above + 1)
+        pos = (base[idx % len(base)] - base[0]) % 3
+    else:
+        if cubic_fraction is None or not 0.0 <= float(cubic_fraction) <= 1.0:
+            raise ClusterstructError(f"cubic_fraction must lie in [0, 1], got {cubic_fraction!r}")
+        cubic = np.random.default_rng(seed).random(n) < float(cubic_fraction)
+        pos = np.zeros(n, int)
+        k0 = n_below
+        if n > 1 and k0 + 1 < n:
+            pos[k0 + 1] = 1
+        for k in range(k0 + 1, n - 1):          # upwards: layer k decides k + 1
+            pos[k + 1] = 3 - pos[k] - pos[k - 1] if cubic[k] else pos[k - 1]
+        if k0 >= 1:
+            pos[k0 - 1] = 1 if k0 + 1 >= n else (pos[k0 + 1] if not cubic[k0] else 3 - pos[k0 + 1])
+        for k in range(k0 - 1, 0, -1):          # downwards: layer k decides k - 1
+            pos[k - 1] = 3 - pos[k] - pos[k + 1] if cubic[k] else pos[k + 1]
+    kinds = "." + "".join("h" if pos[k - 1] == pos[k + 1] else "c" for k in range(1, n - 1)) + "." \
+        if n > 2 else "." * n
+    return pos, kinds
+
+
+def stacked_sites(material, *, radius, cubic_fraction=None, letters=None, seed=0, centre="metal",
+                  a=None, c=None, u=None):
+    """Sites within ``radius`` [A] of a close-packed stacking of metal-chalcogen layers.
+
+    In-plane constant, layer spacing (c/2) and bond offset (u c) come from the wurtzite row
+    of the lattice table (or the overrides), for every layer: a zinc-blende layer of CdSe
+    built this way has a = 6.081 A instead of 6.077 A (0.07 %).  Centres: "metal",
+    "chalcogen", "bond" (the vertical bond of layer 0).
+
+    Returns (positions, is_metal, params, kinds): kinds (as in :func:`stacking_sequence`)
+    of the layers whose metal plane lies within ``radius``, bottom to top.
+    """
+    if centre not in ("metal", "chalcogen", "bond"):
+        raise ClusterstructError(f"centre {centre!r} is not defined for a faulted stacking; "
+                                 "use metal, chalcogen or bond")
+    p = lattice_parameters(material, "wurtzite", a=a, c=c, u=u)
+    d = p.c / 2.0
+    origin = {"metal": 0.0, "chalcogen": p.u * p.c, "bond": p.u * p.c / 2}[centre]
+    n_layers = int(np.ceil((radius + p.c) / d)) + 1
+    lat, kinds = stacking_sequence(n_layers, n_layers, cubic_fraction=cubic_fraction, letters=letters,
+                                   seed=seed)
+    a1 = np.array([p.a, 0.0])
+    a2 = np.array([-p.a / 2, p.a * np.sqrt(3) / 2])
+    shift = np.array([0.0, p.a / np.sqrt(3)])          # A -> B (B -> C, C -> A)
+    m = int(np.ceil(radius / (p.a * np.sqrt(3) / 2))) + 2
+    ij = np.stack(np.meshgrid(np.arange(-m, m + 1), np.arange(-m, m + 1), indexing="ij"), -1).reshape(-1, 2)
+    plane = ij @ np.vstack([a1, a2])
+    pos, metal = [], []
+    for k, s in zip(range(-n_layers, n_layers + 1), lat):
+        xy = plane + s * shift
+        for z, is_metal in ((k * d, True), (k * d + p.u * p.c, False)):
+            xyz = np.column_stack([xy, np.full(len(xy), z - origin)])
+            keep = np.einsum("ij,ij->i", xyz, xyz) <= radius * radius + 1e-9
+            pos.append(xyz[keep])
+            metal.append(np.full(int(keep.sum()), is_metal))
+    inside = [i for i, k in enumerate(range(-n_layers, n_layers + 1)) if abs(k * d - origin) <= radius]
+    return np.concatenate(pos), np.concatenate(metal), p, "".join(kinds[i] for i in inside)
