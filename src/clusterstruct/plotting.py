@@ -139,12 +139,12 @@ def plot_pdf(pd, path, *, title=None):
     plt.close(fig)
 
 
-def plot_pdf_fit(fit, path):
+def plot_pdf_fit(fit, path, label=None):
     """Data, fit and difference (offset below), as PDF users expect."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.plot(fit.r, fit.g_obs, "o", ms=2, mfc="none", color="tab:blue", label="data")
-    ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{fit.structure} (Rw = {fit.rw:.3f})")
+    ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{label or fit.structure} (Rw = {fit.rw:.3f})")
     off = fit.g_obs.min() - 1.2 * np.abs(fit.diff).max()
     ax.plot(fit.r, fit.diff + off, "-", color="tab:green", lw=0.9, label="difference")
     ax.axhline(off, color="gray", lw=0.5, ls="--")

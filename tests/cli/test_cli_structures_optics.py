@@ -107,3 +107,16 @@ def test_compare_abs_plot_and_csv(cd56, tmp_path):
     rows = json.loads(out.stdout)["rows"]
     assert len(rows) == 4 and all("residual_nm" in r for r in rows)
     assert (tmp_path / "abs.png").stat().st_size > 1000 and (tmp_path / "abs.csv").exists()
+
+
+def test_build_sphere_from_a_faulted_stacking(tmp_path):
+    out = run("build", "sphere", "--radius", "12", "--cubic-fraction", "0.5", "--seed", "3",
+              "-o", tmp_path / "f.xyz", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert "lattice=stacked stacking=0.5 seed=3" in res["construction"]
+    same = run("build", "sphere", "--radius", "12", "--stacking", "AB", "-o", tmp_path / "wz.xyz", "--json")
+    wz = run("build", "sphere", "--radius", "12", "--lattice", "wurtzite", "-o", tmp_path / "wz2.xyz", "--json")
+    assert json.loads(same.stdout)["formula"] == json.loads(wz.stdout)["formula"]
+    bad = run("build", "sphere", "--radius", "12", "--stacking", "ABBC", "-o", tmp_path / "bad.xyz")
+    assert bad.returncode != 0 and "adjacent" in bad.stderr and not (tmp_path / "bad.xyz").exists()

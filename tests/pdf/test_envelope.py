@@ -84,3 +84,17 @@ def test_fit_recovers_the_diameter_of_synthetic_data(source):
     assert res.fit.params["scale"] == pytest.approx(0.3, rel=0.05)
     assert res.fit.params["delta2"] == pytest.approx(3.0, abs=1.0)
     assert res.fit.rw < 1.02 * rw_noise
+
+
+def test_averaged_engine_is_the_mean_of_its_members():
+    """Per-atom averaging: with equal composition fractions F(Q) of the average is the mean F(Q)."""
+    a = carve_sphere("CdSe", 9.0, stacking=0.5, seed=1, termination="stoichiometric")
+    b = carve_sphere("CdSe", 10.0, stacking=0.5, seed=2, termination="stoichiometric")
+    assert len(a) != len(b)
+    q = np.linspace(0.5, 15, 200)
+    kw = {"uiso": KW["uiso"], "delta2": KW["delta2"]}
+    fa, fb = DebyePDF(a, 19.0).fq(q, **kw), DebyePDF(b, 19.0).fq(q, **kw)
+    avg = DebyePDF.averaged([a, b], 19.0).fq(q, **kw)
+    assert np.abs(avg - (fa + fb) / 2).max() < 1e-10 * np.abs(fa).max()
+    with pytest.raises(ClusterstructError, match="same elements"):
+        DebyePDF.averaged([a, carve_sphere("ZnSe", 8.0)], 19.0)

@@ -89,6 +89,16 @@ def _lattice_options(p):
                    choices=["as-cut", "metal-rich", "chalcogen-rich", "stoichiometric"])
     p.add_argument("--min-bonds", type=int, default=2,
                    help="remove atoms with fewer bonds, repeatedly (default 2; 0 keeps the raw cut)")
+    st = p.add_mutually_exclusive_group()
+    st.add_argument("--cubic-fraction", type=float,
+                    help="carve from a faulted stacking instead: fraction of cubic layers, 0 (wurtzite) .. 1")
+    st.add_argument("--stacking", help="carve from this stacking of layers, e.g. ABCAB (A/B/C letters)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random faults (default 0)")
+
+
+def _stacking(args):
+    stacking = args.stacking if args.stacking is not None else args.cubic_fraction
+    return {} if stacking is None else {"stacking": stacking, "seed": args.seed}
 
 
 def _ligand_options(p):
@@ -133,7 +143,7 @@ def run_tetrahedron(args):
 def run_sphere(args):
     from ..structures import carve_sphere
     atoms = carve_sphere(args.material, args.radius, lattice=args.lattice, centre=args.centre,
-                         termination=args.termination, min_bonds=args.min_bonds)
+                         termination=args.termination, min_bonds=args.min_bonds, **_stacking(args))
     return _write(_finish(atoms, args), args)
 
 
@@ -170,7 +180,7 @@ def run_carve(args):
         shape = build.facets_shape(args.material, args.lattice, [_parse_facet(f) for f in args.facet],
                                    centrosymmetric=args.centrosymmetric)
     atoms = build.carve(args.material, shape, lattice=args.lattice, centre=args.centre,
-                        termination=args.termination, min_bonds=args.min_bonds)
+                        termination=args.termination, min_bonds=args.min_bonds, **_stacking(args))
     return _write(_finish(atoms, args), args)
 
 

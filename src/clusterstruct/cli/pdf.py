@@ -38,6 +38,25 @@ def add_parser(sub):
                    choices=["scale", "zoom", "uiso", "delta2", "qdamp"])
     f.add_argument("--plot", help="data, fit and difference in one figure")
     f.set_defaults(func=run_fit)
+
+    z = sub.add_parser("pdf-size", help="nanoparticle diameter from a measured PDF (spherical envelope)",
+                       description="Fit a bulk crystal damped by the characteristic function of a sphere of "
+                                   "diameter D (diffpy's psize) to a measured G(r): scan D, then refine it with "
+                                   "scale, zoom, Uiso per element and delta2. D is the diameter of the ordered "
+                                   "core. Q window from the file header unless given.")
+    z.add_argument("data")
+    z.add_argument("--material", required=True, help="e.g. CdSe, CdS, ZnSe")
+    z.add_argument("--lattice", default="wurtzite", help="wurtzite or zincblende (default wurtzite)")
+    stack = z.add_mutually_exclusive_group()
+    stack.add_argument("--cubic-fraction", type=float, help="faulted stacking: fraction of cubic layers (0-1)")
+    stack.add_argument("--stacking", help="faulted stacking given as A/B/C letters, e.g. ABCAB")
+    z.add_argument("--seed", type=int, default=0, help="seed of the random faults (default 0)")
+    _pdf_options(z, data=True)
+    z.set_defaults(rmax=40.0)
+    z.add_argument("--sizes", default="10:61:3", metavar="START:STOP:STEP",
+                   help="diameters to scan [A] (default 10:61:3)")
+    z.add_argument("--plot", help="data, fit and difference in one figure")
+    z.set_defaults(func=run_size)
     return p
 
 
@@ -117,6 +136,65 @@ def run_fit(args):
               f"(Qmin {fit.meta['qmin']}, Qmax {fit.meta['qmax']}, converged: {fit.converged})")
         for k in fit.meta["refined"]:
             print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
+        for n in notes:
+            print(f"note: {n}")
+    return 0
+
+
+def _size_grid(text):
+    import numpy as np
+    try:
+        start, stop, step = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise ClusterstructError(f"--sizes {text!r}: expected START:STOP:STEP in A, e.g. 10:61:3") from None
+    if not (0 < start < stop and step > 0):
+        raise ClusterstructError(f"--sizes {text!r}: need 0 < START < STOP and STEP > 0")
+    return np.arange(start, stop, step)
+
+
+def run_size(args):
+    import warnings
+    from ..pdf import fit_particle_size, load_gr
+    data = load_gr(args.data)
+    sizes = _size_grid(args.sizes)
+    start = {}
+    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    if isinstance(uiso, dict):
+        start.update({f"uiso_{k}": v for k, v in uiso.items()})
+    elif uiso is not None:
+        from ..structures.lattices import MATERIALS, normalise_material
+        start.update({f"uiso_{e}": uiso for e in MATERIALS[normalise_material(args.material)]})
+    if args.delta2 is not None:
+        start["delta2"] = args.delta2
+    stacking = args.stacking if args.stacking is not None else args.cubic_fraction
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        res = fit_particle_size(data, args.material, lattice=args.lattice, stacking=stacking, seed=args.seed,
+                                rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp,
+                                sizes=sizes, start=start)
+    fit = res.fit
+    if args.plot:
+        from ..plotting import plot_pdf_fit
+        plot_pdf_fit(fit, args.plot, label=f"{res.model}, D = {res.diameter / 10:.2f} nm")
+    notes = [str(w.message) for w in caught]
+    out = {"data": args.data, "model": res.model, "cubic_fraction_realised": res.cubic_fraction,
+           "diameter_A": res.diameter, "diameter_error_A": res.diameter_error,
+           "diameter_definition": "diameter of the sphere whose characteristic function damps the PDF "
+                                  "(ordered core; diffpy psize)",
+           "rw": fit.rw, "converged": fit.converged, "params": fit.params, "errors": fit.errors,
+           "fit_range_A": [args.rmin, args.rmax], "qmin": fit.meta["qmin"], "qmax": fit.meta["qmax"],
+           "scan": {"diameter_A": res.sizes, "rw": res.rw}, "warnings": notes}
+    if args.json:
+        _common.print_json(out)
+    else:
+        print(f"{args.data}: {res.model}: D = {res.diameter:.1f} +- {res.diameter_error:.1f} A "
+              f"({res.diameter / 10:.2f} nm), Rw = {fit.rw:.4f} over {args.rmin}-{args.rmax} A")
+        if res.cubic_fraction == res.cubic_fraction:
+            print(f"  cubic layers in the source: {res.cubic_fraction:.2f} (realised)")
+        for k in fit.meta["refined"]:
+            if k != "psize":
+                print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
+        print("  scan: " + "  ".join(f"{d:g}:{rw:.3f}" for d, rw in zip(res.sizes, res.rw)))
         for n in notes:
             print(f"note: {n}")
     return 0

@@ -170,6 +170,32 @@ class DebyePDF:
         sd = source_diameter if source_diameter is not None else atoms.info.get("envelope_source_diameter_A")
         self.source_diameter = float(sd) if sd is not None else None
 
+    @classmethod
+    def averaged(cls, structures, qmax, **kwargs):
+        """One engine for the average of several structures of the same elements (e.g. random
+        stacking-fault realisations): per-atom pair histograms are averaged, so F(Q) and G(r) are
+        the means of theirs.  The source diameter is the mean of theirs."""
+        import dataclasses
+        engines = [cls(s, qmax, **kwargs) for s in structures]
+        if not engines:
+            raise ClusterstructError("averaged() needs at least one structure")
+        first = engines[0]
+        if any(e.ph.pairs != first.ph.pairs for e in engines):
+            raise ClusterstructError("averaged structures must contain the same elements")
+        width = max(e.ph.hist.shape[1] for e in engines)
+        per_atom = np.zeros((first.ph.hist.shape[0], width))
+        for e in engines:
+            per_atom[:, :e.ph.hist.shape[1]] += e.ph.hist / e.n
+        n = float(np.mean([e.n for e in engines]))
+        counts = {el: float(np.mean([e.ph.counts[el] for e in engines])) for el in first.elements}
+        first.ph = dataclasses.replace(first.ph, hist=per_atom * n / len(engines), counts=counts)
+        first.n = n
+        first.r_nodes = (np.arange(width) - 1) * first.ph.dr
+        first.dmax = max(e.dmax for e in engines)
+        diam = [e.source_diameter for e in engines]
+        first.source_diameter = None if None in diam else float(np.mean(diam))
+        return first
+
     def _envelope(self, psize, zoom):
         """(number of nodes kept, weights) of the spherical envelope of diameter ``psize``."""
         if self.source_diameter is None:
@@ -247,7 +273,8 @@ class DebyePDF:
         gp = {k: kernel @ v for k, v in parts.items()} if partials else None
         meta = {"route": "debye", "qmin": qmin, "qmax": qmax, "qdamp": qdamp, "qbroad": qbroad,
                 "qstep": qstep, "uiso_A2": _uiso_per_element(uiso, self.elements), "delta1": delta1,
-                "delta2": delta2, "zoom": zoom, "psize_A": psize, "form_factors": self.form_factors, "dr_hist_A": self.ph.dr,
+                "delta2": delta2, "zoom": zoom, "psize_A": psize, "form_factors": self.form_factors,
+                "dr_hist_A": self.ph.dr,
                 "backend": self.ph.backend, "version": __version__,
                 "units": {"r": "A", "G": "A^-2", "Q": "1/A", "F": "1/A"}}
         return PairDistribution(r=r, g=g, meta=meta, partials=gp, q=q, fq=fq)

@@ -133,6 +133,7 @@ class SizeFit:
     fit: PDFFit                # final refinement with psize free, started at the best scan point
     model: str                 # e.g. "CdSe wurtzite" or "CdSe stacked cubic_fraction=0.5 seed=0"
     source_diameter: float     # volume-equivalent diameter of the bulk source [A]
+    cubic_fraction: float      # realised fraction of cubic layers in the source (faulted stackings; else nan)
 
     @property
     def diameter(self):
@@ -146,7 +147,8 @@ class SizeFit:
 
 def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking=None, seed=0,
                       rmin=1.5, rmax=40.0, qmin=None, qmax=None, qdamp=None, sizes=None,
-                      source_diameter=None, refine=("scale", "zoom", "uiso", "delta2")):
+                      source_diameter=None, refine=("scale", "zoom", "uiso", "delta2"), start=None,
+                      realisations=4):
     """Diameter of crystalline nanoparticles from a measured PDF (spherical-envelope model).
 
     A bulk sphere of ``material`` (``lattice``, or a faulted stacking with ``stacking`` =
@@ -156,6 +158,9 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     of ``sizes`` (default 10 A up to 0.8 of the source in 3 A steps, each fit starting from the
     previous one), then D is refined from the best of them.  The Rw(D) scan is returned with the
     result: least squares from a single start can land in a worse minimum of scale/delta2/Uiso.
+    ``start`` seeds the first scan point (e.g. {"delta2": 5, "uiso_Cd": 0.01}).  A random
+    faulted stacking (float ``stacking``) is averaged over ``realisations`` sources drawn with
+    seeds seed, seed+1, ... (per-atom pair histograms averaged).
 
     The diameter is that of the sphere whose characteristic function damps the PDF (the size
     of the coherently ordered core); ligands and a disordered shell do not count.
@@ -170,15 +175,23 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     sizes = np.asarray(sizes, float)
     if sizes.ndim != 1 or len(sizes) == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
         raise ClusterstructError("sizes must be a non-empty list of positive diameters [A]")
+    if source_diameter is None and sizes.max() > 100.0:
+        raise ClusterstructError(f"sizes up to {sizes.max():g} A: beyond 100 A give source_diameter= explicitly "
+                                 "(a bulk sphere >= 1.25 x the largest size; its cost grows as its volume)")
     d_src = float(source_diameter or max(80.0, 1.3 * sizes.max()))
-    src = bulk_sphere(material, d_src, lattice=lattice, stacking=stacking, seed=seed)
-    eng = DebyePDF(src, qmax, dr_qmax=0.2)
+    n_src = int(realisations) if stacking is not None and not isinstance(stacking, str) else 1
+    if n_src < 1:
+        raise ClusterstructError("realisations must be >= 1")
+    sources = [bulk_sphere(material, d_src, lattice=lattice, stacking=stacking, seed=seed + k) for k in range(n_src)]
+    src = sources[0]
+    eng = DebyePDF.averaged(sources, qmax, dr_qmax=0.2)
     if sizes.max() > 0.8 * eng.source_diameter:
         raise ClusterstructError(f"sizes up to {sizes.max():g} A need a source diameter above "
                                  f"{sizes.max() / 0.8:.0f} A (source_diameter=)")
     refine = tuple(p for p in refine if p != "psize")
     common = dict(rmin=rmin, rmax=rmax, qmin=qmin, qmax=qmax, qdamp=qdamp, engine=eng)
-    rws, fits, start = [], [], {}
+    rws, fits = [], []
+    start = {k: v for k, v in (start or {}).items() if k != "psize"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for d in sizes:
@@ -191,6 +204,12 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     lo = sizes[max(i - 1, 0)] if i > 0 else 5.0
     hi = sizes[min(i + 1, len(sizes) - 1)] if i < len(sizes) - 1 else 0.8 * eng.source_diameter
     final = fit_pdf(src, measured, refine=refine + ("psize",), start=start, bounds={"psize": (lo, hi)}, **common)
-    model = f"{src.info['material']} " + (lattice if stacking is None else
-                                          f"stacked {'letters=' + stacking if isinstance(stacking, str) else f'cubic_fraction={stacking} seed={seed}'}")
-    return SizeFit(sizes=sizes, rw=np.asarray(rws), fit=final, model=model, source_diameter=eng.source_diameter)
+    if stacking is None:
+        model = f"{src.info['material']} {lattice}"
+    elif isinstance(stacking, str):
+        model = f"{src.info['material']} stacked letters={stacking}"
+    else:
+        model = (f"{src.info['material']} stacked cubic_fraction={stacking} seeds={seed}"
+                 + (f"..{seed + n_src - 1}" if n_src > 1 else ""))
+    return SizeFit(sizes=sizes, rw=np.asarray(rws), fit=final, model=model, source_diameter=eng.source_diameter,
+                   cubic_fraction=float(np.mean([s.info.get("cubic_fraction", np.nan) for s in sources])))
