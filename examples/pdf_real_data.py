@@ -9,7 +9,7 @@
    diameter D of the ordered core by the spherical-envelope model (fit_particle_size) for
    wurtzite, zinc blende and faulted stackings (25 % and 50 % cubic layers, each averaged
    over four random realisations), then the wurtzite sphere of that diameter carved atom by
-   atom and fitted as it is (a check of the envelope on the data).  About 15 minutes on two
+   atom and fitted as it is (a check of the envelope on the data).  About 10 minutes on two
    cores.  CdSe-1 fits no crystalline sphere (Rw ~ 0.67, Uiso at its bound): its PDF is
    dominated by broad features that no bulk-derived model has.
 """
@@ -62,7 +62,9 @@ def main():
             print(f"  {res.model:42s} D = {res.diameter / 10:.2f} +- {res.diameter_error / 10:.2f} nm  "
                   f"Rw = {res.fit.rw:.3f}  delta2 {p['delta2']:.2f}  zoom {p['zoom']:.4f}{cubic}{edge}")
             if lattice == "wurtzite" and stacking is None:
-                d_wz = res.diameter
+                wz = res
+        # the same diameter carved atom by atom and fitted on its own (default start)
+        d_wz = wz.diameter
         atoms = carve_sphere("CdSe", d_wz / 2, lattice="wurtzite", centre="metal")
         fit = fit_pdf(atoms, d, rmin=1.5, rmax=40.0, qmin=1.0, qmax=19.0, qdamp=0.058)
         report(f"  carved wurtzite r={d_wz / 2:.1f} A ({len(atoms)} at.)", fit)

@@ -167,6 +167,9 @@ class DebyePDF:
         self.r_nodes = (np.arange(self.ph.hist.shape[1]) - 1) * self.ph.dr
         from ..scattering.sizes import max_dimension
         self.dmax = max_dimension(atoms.positions)
+        from scipy.spatial import cKDTree
+        self.nearest = float(cKDTree(atoms.positions).query(atoms.positions, k=2)[0][:, 1].min()) \
+            if len(atoms) > 1 else float("nan")
         sd = source_diameter if source_diameter is not None else atoms.info.get("envelope_source_diameter_A")
         self.source_diameter = float(sd) if sd is not None else None
 
@@ -192,6 +195,7 @@ class DebyePDF:
         first.n = n
         first.r_nodes = (np.arange(width) - 1) * first.ph.dr
         first.dmax = max(e.dmax for e in engines)
+        first.nearest = min(e.nearest for e in engines)
         diam = [e.source_diameter for e in engines]
         first.source_diameter = None if None in diam else float(np.mean(diam))
         return first

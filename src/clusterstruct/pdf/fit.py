@@ -43,6 +43,8 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
 
     qmin/qmax/qdamp default to the values in the data header (qdamp 0 if absent).
     ``bounds`` overrides the default (low, high) of a parameter, e.g. {"psize": (20, 40)}.
+    delta2 is bounded by 0.95 r_nn^2 (r_nn the shortest distance in the structure): beyond it the
+    nearest-neighbour width is clipped to zero and fits stranded there depending on the start.
     Returns :class:`PDFFit`; a fit that does not converge warns and reports where it stopped.
     """
     from scipy.optimize import least_squares
@@ -77,7 +79,10 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
     for p in refine:
         names += [f"uiso_{e}" for e in els] if p == "uiso" else [p]
     user_bounds = bounds or {}
-    bounds = {"scale": (0, np.inf), "zoom": (0.8, 1.2), "delta2": (0, 20), "qdamp": (0, 0.3)}
+    # delta2 beyond r_nn^2 clips the nearest-neighbour width to zero (sigma^2 ~ 1 - delta2/r^2), a
+    # flat, unphysical region where least squares strands; keep delta2 below 0.95 r_nn^2
+    d2_max = 0.95 * eng.nearest ** 2 if np.isfinite(eng.nearest) else 20.0
+    bounds = {"scale": (0, np.inf), "zoom": (0.8, 1.2), "delta2": (0, d2_max), "qdamp": (0, 0.3)}
     if enveloped:
         bounds["psize"] = (5.0, 0.8 * eng.source_diameter)
     bounds.update(user_bounds)
@@ -155,9 +160,9 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     cubic fraction or A/B/C letters, see :func:`clusterstruct.structures.carve`) is built once;
     its pairs are reweighted by the characteristic function of a sphere of diameter D
     (:mod:`clusterstruct.pdf.core`).  The other parameters (``refine``) are fitted at each D
-    of ``sizes`` (default 10 A up to 0.8 of the source in 3 A steps, each fit starting from the
-    previous one), then D is refined from the best of them.  The Rw(D) scan is returned with the
-    result: least squares from a single start can land in a worse minimum of scale/delta2/Uiso.
+    of ``sizes`` (default 10 A up to 0.8 of the source in 4 A steps), each fit starting from the
+    previous one's result; then D is refined from the best of them.  The Rw(D) scan is
+    returned with the result.
     ``start`` seeds the first scan point (e.g. {"delta2": 5, "uiso_Cd": 0.01}).  A random
     faulted stacking (float ``stacking``) is averaged over ``realisations`` sources drawn with
     seeds seed, seed+1, ... (per-atom pair histograms averaged).
@@ -171,8 +176,8 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
         raise ClusterstructError(f"{measured.name}: Qmax not in the file header; pass it")
     if sizes is None:
         d_src = float(source_diameter or 80.0)
-        sizes = np.arange(10.0, 0.8 * d_src * 0.99, 3.0)
-    sizes = np.asarray(sizes, float)
+        sizes = np.arange(10.0, 0.8 * d_src * 0.99, 4.0)
+    sizes = np.sort(np.asarray(sizes, float))
     if sizes.ndim != 1 or len(sizes) == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
         raise ClusterstructError("sizes must be a non-empty list of positive diameters [A]")
     if source_diameter is None and sizes.max() > 100.0:
@@ -190,15 +195,14 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
                                  f"{sizes.max() / 0.8:.0f} A (source_diameter=)")
     refine = tuple(p for p in refine if p != "psize")
     common = dict(rmin=rmin, rmax=rmax, qmin=qmin, qmax=qmax, qdamp=qdamp, engine=eng)
-    rws, fits = [], []
+    fits = []
     start = {k: v for k, v in (start or {}).items() if k != "psize"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for d in sizes:
-            f = fit_pdf(src, measured, refine=refine, start=dict(start, psize=float(d)), **common)
-            rws.append(f.rw)
-            fits.append(f)
-            start = {k: v for k, v in f.params.items() if k not in ("scale", "psize", "qdamp")}
+        for d in sizes:   # each size starts from the previous one's refined values
+            fits.append(fit_pdf(src, measured, refine=refine, start=dict(start, psize=float(d)), **common))
+            start = {k: v for k, v in fits[-1].params.items() if k not in ("scale", "psize", "qdamp")}
+    rws = [f.rw for f in fits]
     i = int(np.argmin(rws))
     start = {k: v for k, v in fits[i].params.items() if k != "qdamp"}
     lo = sizes[max(i - 1, 0)] if i > 0 else 5.0
