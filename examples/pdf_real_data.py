@@ -10,7 +10,7 @@
    wurtzite, zinc blende and faulted stackings (25 % and 50 % cubic layers, each averaged
    over four random realisations), then the wurtzite sphere of that diameter carved atom by
    atom and fitted as it is (a check of the envelope on the data).  About 10 minutes on two
-   cores.  CdSe-1 fits no crystalline sphere (Rw ~ 0.67, Uiso at its bound): its PDF is
+   cores.  CdSe-1 fits no crystalline sphere (Rw >= 0.61, bonds 2.5 % short): its PDF is
    dominated by broad features that no bulk-derived model has.
 """
 
