@@ -104,20 +104,26 @@ def run_pdf(args):
     return 0
 
 
+def _start_values(args, elements):
+    """Starting values from --uiso (one value or El=U) and --delta2."""
+    start = {}
+    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    if isinstance(uiso, dict):
+        start.update({f"uiso_{k}": v for k, v in uiso.items()})
+    elif uiso is not None:
+        start.update({f"uiso_{e}": uiso for e in elements})
+    if args.delta2 is not None:
+        start["delta2"] = args.delta2
+    return start
+
+
 def run_fit(args):
     import warnings
     from ..io import read_structure
     from ..pdf import fit_pdf, load_gr
     atoms = read_structure(args.structure)
     data = load_gr(args.data)
-    start = {}
-    uiso = _common.parse_element_values(args.uiso, "--uiso")
-    if isinstance(uiso, dict):
-        start.update({f"uiso_{k}": v for k, v in uiso.items()})
-    elif uiso is not None:
-        start.update({f"uiso_{e}": uiso for e in set(atoms.get_chemical_symbols())})
-    if args.delta2 is not None:
-        start["delta2"] = args.delta2
+    start = _start_values(args, set(atoms.get_chemical_symbols()))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         fit = fit_pdf(atoms, data, rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax,
@@ -157,15 +163,8 @@ def run_size(args):
     from ..pdf import fit_particle_size, load_gr
     data = load_gr(args.data)
     sizes = _size_grid(args.sizes)
-    start = {}
-    uiso = _common.parse_element_values(args.uiso, "--uiso")
-    if isinstance(uiso, dict):
-        start.update({f"uiso_{k}": v for k, v in uiso.items()})
-    elif uiso is not None:
-        from ..structures.lattices import MATERIALS, normalise_material
-        start.update({f"uiso_{e}": uiso for e in MATERIALS[normalise_material(args.material)]})
-    if args.delta2 is not None:
-        start["delta2"] = args.delta2
+    from ..structures.lattices import MATERIALS, normalise_material
+    start = _start_values(args, MATERIALS[normalise_material(args.material)])
     stacking = args.stacking if args.stacking is not None else args.cubic_fraction
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)

@@ -40,17 +40,18 @@ def radius_of_gyration(positions, weights=None):
 
 
 def max_dimension(positions):
-    """Largest distance between two points [A] (Dmax), without an N x N matrix."""
+    """Largest distance between two points [A] (Dmax), without an N x N matrix above 500 points."""
     pos = np.asarray(positions, dtype=float)
     if len(pos) < 2:
         return 0.0
-    candidates = pos
-    if len(pos) > 8:
-        from scipy.spatial import ConvexHull, QhullError
-        try:
-            candidates = pos[ConvexHull(pos).vertices]
-        except (QhullError, ValueError):  # flat or degenerate: check every pair
-            candidates = pos
+    if len(pos) <= 500:  # all pairs beat a hull here (0.07 vs 0.27 ms at 100 points)
+        from scipy.spatial.distance import pdist
+        return float(np.sqrt(pdist(pos, "sqeuclidean").max()))
+    from scipy.spatial import ConvexHull, QhullError
+    try:
+        candidates = pos[ConvexHull(pos).vertices]
+    except (QhullError, ValueError):  # flat or degenerate: check every pair
+        candidates = pos
     best = 0.0
     step = max(1, 4_000_000 // len(candidates))
     for i0 in range(0, len(candidates), step):
