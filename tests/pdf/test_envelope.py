@@ -117,3 +117,18 @@ def test_fits_to_a_nanoparticle_pdf_do_not_depend_on_the_start():
         assert f.params["delta2"] <= 0.95 * eng.nearest ** 2
         rws.append(f.rw)
     assert max(rws) - min(rws) < 1e-3 and max(rws) < 0.39
+
+
+def test_fit_uses_the_fixed_qbroad():
+    """Data made with Qbroad = 0.02: the fit reproduces it exactly only when told that Qbroad."""
+    atoms = carve_sphere("CdSe", 9.0, lattice="wurtzite")
+    eng = DebyePDF(atoms, 19.0)
+    r = np.arange(0.0, 25.0, 0.01)
+    g = 0.5 * eng.gr(r, qmin=1.0, qmax=19.0, qdamp=0.04, qbroad=0.02, uiso=0.01, delta2=2.0).g
+    data = MeasuredPDF(r, g, None, {"qmin": 1.0, "qmax": 19.0, "qdamp": 0.04, "qbroad": 0.02})
+    told = fit_pdf(atoms, data, rmin=1.5, rmax=20.0, engine=eng, refine=("scale",),
+                   start={"uiso_Cd": 0.01, "uiso_Se": 0.01, "delta2": 2.0})
+    untold = fit_pdf(atoms, data, rmin=1.5, rmax=20.0, qbroad=0.0, engine=eng, refine=("scale",),
+                     start={"uiso_Cd": 0.01, "uiso_Se": 0.01, "delta2": 2.0})
+    assert told.rw < 1e-6 and told.meta["qbroad"] == 0.02
+    assert untold.rw > 0.01

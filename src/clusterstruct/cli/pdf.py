@@ -8,7 +8,8 @@ def _pdf_options(p, data=False):
     p.add_argument("--qmin", type=float, default=None if data else 1.0, help="Qmin of the transform [1/A]")
     p.add_argument("--qmax", type=float, default=None if data else 20.0, help="Qmax [1/A]")
     p.add_argument("--qdamp", type=float, default=None if data else 0.0, help="instrument damping [1/A]")
-    p.add_argument("--qbroad", type=float, default=0.0, help="Q broadening [1/A]")
+    p.add_argument("--qbroad", type=float, default=None if data else 0.0,
+                   help="Q broadening [1/A]" + (" (held fixed; default from the file header, else 0)" if data else ""))
     p.add_argument("--delta2", type=float, default=None if data else 0.0, help="correlated motion [A^2]")
     p.add_argument("--uiso", nargs="+", metavar="El=U", help="Uiso per element [A^2] (default 0.005)")
     p.add_argument("--rmin", type=float, default=1.5 if data else 0.01, help="[A]")
@@ -127,7 +128,7 @@ def run_fit(args):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         fit = fit_pdf(atoms, data, rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax,
-                      qdamp=args.qdamp, refine=tuple(args.refine), start=start, name=args.structure)
+                      qdamp=args.qdamp, qbroad=args.qbroad, refine=tuple(args.refine), start=start, name=args.structure)
     if args.plot:
         from ..plotting import plot_pdf_fit
         plot_pdf_fit(fit, args.plot)
@@ -170,7 +171,7 @@ def run_size(args):
         warnings.simplefilter("always", RuntimeWarning)
         res = fit_particle_size(data, args.material, lattice=args.lattice, stacking=stacking, seed=args.seed,
                                 rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp,
-                                sizes=sizes, start=start)
+                                qbroad=args.qbroad, sizes=sizes, start=start)
     fit = res.fit
     if args.plot:
         from ..plotting import plot_pdf_fit

@@ -37,11 +37,12 @@ class PDFFit:
     meta: dict = field(default_factory=dict)
 
 
-def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp=None,
+def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp=None, qbroad=None,
             refine=("scale", "zoom", "uiso", "delta2"), start=None, engine=None, name=None, bounds=None):
     """Refine a structure's G(r) against ``measured`` (a MeasuredPDF) over [rmin, rmax].
 
-    qmin/qmax/qdamp default to the values in the data header (qdamp 0 if absent).
+    qmin/qmax/qdamp/qbroad default to the values in the data header (qdamp, qbroad 0 if absent);
+    qbroad is held fixed.
     ``bounds`` overrides the default (low, high) of a parameter, e.g. {"psize": (20, 40)}.
     delta2 is bounded by 0.95 r_nn^2 (r_nn the shortest distance in the structure): beyond it the
     nearest-neighbour width is clipped to zero and fits stranded there depending on the start.
@@ -55,6 +56,7 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
         raise ClusterstructError(f"{measured.name}: Qmin/Qmax not in the file header; pass them")
     check_window(qmin, qmax)
     qdamp = qdamp if qdamp is not None else measured.meta.get("qdamp", 0.0)
+    qbroad = float(qbroad if qbroad is not None else measured.meta.get("qbroad", 0.0))
     for p in refine:
         if p not in REFINABLE:
             raise ClusterstructError(f"cannot refine {p!r}; choose from {', '.join(REFINABLE)}")
@@ -95,7 +97,7 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
 
     def calc(p):
         d = dict(st, **dict(zip(names, p)))
-        pd = eng.gr(r, qmin=qmin, qmax=qmax, qdamp=d["qdamp"], qstep=qstep,
+        pd = eng.gr(r, qmin=qmin, qmax=qmax, qdamp=d["qdamp"], qbroad=qbroad, qstep=qstep,
                     uiso={e: d[f"uiso_{e}"] for e in els}, delta2=d["delta2"], zoom=d["zoom"],
                     psize=d.get("psize") if enveloped else None)
         return d["scale"] * pd.g
@@ -125,8 +127,8 @@ def fit_pdf(atoms, measured, *, rmin=1.5, rmax=20.0, qmin=None, qmax=None, qdamp
                   params=params, errors=dict(zip(names, map(float, err))), r=r, g_obs=gobs, g_calc=gcalc,
                   diff=diff, converged=bool(res.success),
                   meta={"qmin": qmin, "qmax": qmax, "qdamp_fixed": "qdamp" not in refine, "rmin": rmin,
-                        "rmax": rmax, "refined": names, "nfev": res.nfev, "data": measured.name,
-                        "message": res.message})
+                        "rmax": rmax, "qbroad": qbroad, "refined": names, "nfev": res.nfev,
+                        "data": measured.name, "message": res.message})
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class SizeFit:
 
 
 def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking=None, seed=0,
-                      rmin=1.5, rmax=40.0, qmin=None, qmax=None, qdamp=None, sizes=None,
+                      rmin=1.5, rmax=40.0, qmin=None, qmax=None, qdamp=None, qbroad=None, sizes=None,
                       source_diameter=None, refine=("scale", "zoom", "uiso", "delta2"), start=None,
                       realisations=4):
     """Diameter of crystalline nanoparticles from a measured PDF (spherical-envelope model).
@@ -194,7 +196,7 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
         raise ClusterstructError(f"sizes up to {sizes.max():g} A need a source diameter above "
                                  f"{sizes.max() / 0.8:.0f} A (source_diameter=)")
     refine = tuple(p for p in refine if p != "psize")
-    common = dict(rmin=rmin, rmax=rmax, qmin=qmin, qmax=qmax, qdamp=qdamp, engine=eng)
+    common = dict(rmin=rmin, rmax=rmax, qmin=qmin, qmax=qmax, qdamp=qdamp, qbroad=qbroad, engine=eng)
     fits = []
     start = {k: v for k, v in (start or {}).items() if k != "psize"}
     with warnings.catch_warnings():
