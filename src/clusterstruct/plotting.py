@@ -13,11 +13,14 @@ def _pyplot():
 
 
 def save_figure(fig, path):
-    """Save atomically; the format follows the file name's extension."""
+    """Save atomically (the format follows the file name's extension), then close the figure."""
     import os
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
 
 
 def plot_saxs(profile, path, *, q_unit="A-1", guinier=None, title=None):
@@ -45,7 +48,6 @@ def plot_saxs(profile, path, *, q_unit="A-1", guinier=None, title=None):
         ax.set_title(title)
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_absorption(rows, path):
@@ -81,7 +83,6 @@ def plot_absorption(rows, path):
         ax.set_ylabel("first-exciton peak [nm]")
         ax.legend(fontsize=7)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_fits(data, rows, path, *, top=3, q_unit="A-1"):
@@ -103,7 +104,6 @@ def plot_fits(data, rows, path, *, top=3, q_unit="A-1"):
     axr.set_xlabel(f"q [{unit}]")
     axr.set_ylabel("(data - fit)/σ")
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_size_series(rows, path):
@@ -120,7 +120,6 @@ def plot_size_series(rows, path):
     ax.set_ylabel("Rg [nm]")
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_pdf(pd, path, *, title=None):
@@ -136,7 +135,6 @@ def plot_pdf(pd, path, *, title=None):
         ax.set_title(title)
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_pdf_fit(fit, path, label=None):
@@ -152,4 +150,3 @@ def plot_pdf_fit(fit, path, label=None):
     ax.set_ylabel("G(r) [Å⁻²]")
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    plt.close(fig)

@@ -112,7 +112,6 @@ def run_unified(args):
         ax.set_ylabel("I(q)")
         ax.legend(fontsize=7)
         save_figure(fig, args.plot)
-        plt.close(fig)
     if args.json:
         _common.print_json(out)
     else:

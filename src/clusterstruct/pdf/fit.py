@@ -179,9 +179,10 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     if sizes is None:
         d_src = float(source_diameter or 80.0)
         sizes = np.arange(10.0, 0.8 * d_src * 0.99, 4.0)
-    sizes = np.sort(np.asarray(sizes, float))
+    sizes = np.asarray(sizes, float)
     if sizes.ndim != 1 or len(sizes) == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
         raise ClusterstructError("sizes must be a non-empty list of positive diameters [A]")
+    sizes = np.sort(sizes)
     if source_diameter is None and sizes.max() > 100.0:
         raise ClusterstructError(f"sizes up to {sizes.max():g} A: beyond 100 A give source_diameter= explicitly "
                                  "(a bulk sphere >= 1.25 x the largest size; its cost grows as its volume)")
@@ -207,8 +208,8 @@ def fit_particle_size(measured, material="CdSe", *, lattice="wurtzite", stacking
     rws = [f.rw for f in fits]
     i = int(np.argmin(rws))
     start = {k: v for k, v in fits[i].params.items() if k != "qdamp"}
-    lo = sizes[max(i - 1, 0)] if i > 0 else 5.0
-    hi = sizes[min(i + 1, len(sizes) - 1)] if i < len(sizes) - 1 else 0.8 * eng.source_diameter
+    lo = sizes[i - 1] if i > 0 else 5.0
+    hi = sizes[i + 1] if i < len(sizes) - 1 else 0.8 * eng.source_diameter
     final = fit_pdf(src, measured, refine=refine + ("psize",), start=start, bounds={"psize": (lo, hi)}, **common)
     if stacking is None:
         model = f"{src.info['material']} {lattice}"

@@ -190,4 +190,3 @@ def plot_summary(path, ranking, fig_path):
     a2.set_ylabel("I(q) [electrons² per cluster]")
     a2.legend(fontsize=7)
     save_figure(fig, fig_path)
-    plt.close(fig)

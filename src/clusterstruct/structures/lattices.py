@@ -199,15 +199,15 @@ def stacking_sequence(n_below, n_above, *, cubic_fraction=None, letters=None, se
             raise ClusterstructError(f"cubic_fraction must lie in [0, 1], got {cubic_fraction!r}")
         cubic = np.random.default_rng(seed).random(n) < float(cubic_fraction)
         pos = np.zeros(n, int)
-        k0 = n_below
-        if n > 1 and k0 + 1 < n:
-            pos[k0 + 1] = 1
-        for k in range(k0 + 1, n - 1):          # upwards: layer k decides k + 1
+        if n > 1:
+            pos[1] = 1
+        for k in range(1, n - 1):               # layer k's kind decides layer k + 1
             pos[k + 1] = 3 - pos[k] - pos[k - 1] if cubic[k] else pos[k - 1]
-        if k0 >= 1:
-            pos[k0 - 1] = 1 if k0 + 1 >= n else (pos[k0 + 1] if not cubic[k0] else 3 - pos[k0 + 1])
-        for k in range(k0 - 1, 0, -1):          # downwards: layer k decides k - 1
-            pos[k - 1] = 3 - pos[k] - pos[k + 1] if cubic[k] else pos[k + 1]
+        if n > 1:  # relabel (a bijection of A/B/C keeps every kind): layer 0 on A, its upper neighbour on B
+            k0 = n_below
+            nb = k0 + 1 if k0 + 1 < n else k0 - 1
+            s = 1 if (pos[nb] - pos[k0]) % 3 == 1 else 2
+            pos = ((pos - pos[k0]) * s) % 3
     kinds = "." + "".join("h" if pos[k - 1] == pos[k + 1] else "c" for k in range(1, n - 1)) + "." \
         if n > 2 else "." * n
     return pos, kinds
