@@ -19,9 +19,12 @@ def add_parser(sub):
     g.add_argument("--model", default=None, help=MODEL_HELP)
     g.add_argument("--size-definition", default="equal-volume", choices=SIZE_DEFS,
                    help="size fed to the model (default: equal-volume diameter of the core)")
-    g.add_argument("--shape", default="auto", help="auto (tetrahedron for tetrahedra), sphere, tetrahedron")
+    g.add_argument("--shape", default="auto",
+                   help="auto, sphere or tetrahedron: confinement shape of the effective-mass models (default auto: "
+                        "tetrahedron when the "
+                        "core's convex hull is a regular tetrahedron, else sphere)")
     g.add_argument("--material", help="check the composition against this material")
-    g.add_argument("--barrier", type=float, default=3.0, help="finite-barrier well depth [eV] (default 3.0)")
+    g.add_argument("--barrier", type=float, default=None, help="finite-barrier well depth [eV] (default 3.0)")
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=run_gap)
 
@@ -30,7 +33,8 @@ def add_parser(sub):
     s.add_argument("--material", required=True)
     s.add_argument("--peak", type=float, required=True, help="first-exciton peak [nm]")
     s.add_argument("--model", default=None, help=MODEL_HELP)
-    s.add_argument("--shape", default="sphere", help="sphere or tetrahedron")
+    s.add_argument("--shape", default="sphere",
+                   help="sphere or tetrahedron: confinement shape of the effective-mass models (default sphere)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_size)
 
@@ -39,7 +43,12 @@ def add_parser(sub):
                                    "nearest measured peak and the residual.")
     c.add_argument("structures", nargs="+")
     c.add_argument("--peaks", type=float, nargs="+", default=None,
-                   help="measured peaks [nm] (default: the MSC labels 299 311 322 350 371 380 399 408 415)")
+                   help="measured peaks [nm] (default: the MSC labels of each candidate's own material: ZnSe "
+                        "299; CdS 311 322; CdSe 350 380 408 415; CdTe 371; CdSeTe 399)")
+    c.add_argument("--peaks-material", default=None,
+                   help="material the --peaks were measured on (only candidates of it are matched)")
+    c.add_argument("--shape", default="auto",
+                   help="auto, sphere or tetrahedron: confinement shape (default auto, as for gap)")
     c.add_argument("--models", nargs="+", default=None, help="models to use (default: all)")
     c.add_argument("--size-definition", default="equal-volume", choices=SIZE_DEFS)
     c.add_argument("--plot", help="figure of peak vs size: models, calibration data, candidates")
@@ -49,50 +58,43 @@ def add_parser(sub):
     return g
 
 
-def _shape(args, atoms):
-    from ..optics.compare import guess_shape
-    return guess_shape(atoms) if args.shape == "auto" else args.shape
-
-
 def run_gap(args):
     from ..io import read_structure
-    from ..optics import predict
-    from ..optics.compare import material_of, structure_size
+    from ..observables import peak_record, predict_peak
     atoms = read_structure(args.structure)
     try:
-        material, x = material_of(atoms, args.material)
+        est = predict_peak(atoms, model=args.model, shape=args.shape, size_definition=args.size_definition,
+                           material=args.material, barrier_eV=args.barrier, warn=False)
     except ClusterstructError as exc:
         raise ClusterstructError(f"{args.structure}: {exc}") from None
-    size = structure_size(atoms, args.size_definition)
-    shape = _shape(args, atoms)
-    from ..optics.models import default_model
-    model = args.model or default_model(material)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = predict(size, material, model=model, x=x, barrier_eV=args.barrier,
-                      shape=shape if model != "calibrated" else "sphere",
-                      size_definition=args.size_definition)
-    notes = [str(w.message) for w in caught]
-    out = {"structure": args.structure, "material": est.material, "model": est.model,
-           "peak_nm": est.peak_nm, "gap_eV": est.gap_eV, "uncertainty_nm": est.uncertainty_nm,
-           "uncertainty_eV": est.uncertainty_eV, "uncertainty_basis": est.meta["error_basis"]["basis"],
-           "size_definition": est.size_definition, "size_nm": est.size_nm, "shape": est.meta["shape"],
-           "warnings": notes}
+    out = {"structure": args.structure, **peak_record(est),
+           "settings": {"model": est.model, "shape": est.meta["shape"], "shape_requested": args.shape,
+                        "size_definition": args.size_definition,
+                        "barrier_eV": est.meta.get("barrier_eV")}}
+    out["warnings"] = out.pop("notes")
     if args.json:
         _common.print_json(out)
     else:
-        print(f"{args.structure}: {est.material}, {args.size_definition} size {size:.3f} nm, shape {shape}")
-        print(f"model {est.model}: peak {est.peak_nm:.1f} +- {est.uncertainty_nm:.1f} nm "
-              f"({est.gap_eV:.3f} eV); uncertainty = {out['uncertainty_basis']}")
-        for n in notes:
+        print(f"{args.structure}: {est.material}, {est.size_definition} {est.size_nm:.3f} nm, "
+              f"shape {est.meta['shape']}")
+        unc = f"{est.uncertainty_nm:.1f} nm" if out["uncertainty_nm"] == out["uncertainty_nm"] else "unknown"
+        print(f"model {est.model}: peak {est.peak_nm:.1f} nm ({est.gap_eV:.3f} eV) +- {unc}; "
+              f"uncertainty = {out['uncertainty_basis']}")
+        if est.model == "finite-barrier":
+            print(f"settings: well depth {est.meta['barrier_eV']} eV"
+                  f"{' (default)' if args.barrier is None else ''}")
+        for n in out["warnings"]:
             print(f"note: {n}")
     return 0
 
 
 def run_size(args):
+    from ..observables import check_model, check_shape
     from ..optics import model_error, size_from_peak
     from ..optics.parameters import material_parameters
     from ..optics.models import default_model
+    check_model(args.model)
+    check_shape(args.shape)
     material = material_parameters(args.material).material
     model = args.model or default_model(material)
     with warnings.catch_warnings(record=True) as caught:
@@ -101,13 +103,15 @@ def run_size(args):
     err = model_error(material, model)
     out = {"material": material, "peak_nm": args.peak, "model": model, "diameter_nm": d,
            "size_definition": "equal-volume diameter" if model != "yu2003" else "TEM/XRD diameter (Yu 2003)",
-           "shape": args.shape, "model_rms_error_nm": err["rms_nm"], "model_error_basis": err["basis"],
-           "warnings": [str(w.message) for w in caught]}
+           "shape": args.shape if model not in ("calibrated", "yu2003") else "none (empirical model)",
+           "uncertainty_nm": err["rms_nm"], "uncertainty_eV": err["rms_eV"],
+           "uncertainty_basis": err["basis"], "warnings": [str(w.message) for w in caught]}
     if args.json:
         _common.print_json(out)
     else:
         print(f"{material} peak {args.peak:g} nm -> {out['size_definition']} {d:.3f} nm "
-              f"(model {model}; its RMS error on measured peaks: {err['rms_nm']:.1f} nm)")
+              f"(model {model}; its error on measured peaks: {err['rms_nm']:.1f} nm / {err['rms_eV']:.3f} eV, "
+              f"{err['basis']})")
         for n in out["warnings"]:
             print(f"note: {n}")
     return 0
@@ -115,11 +119,12 @@ def run_size(args):
 
 def run_compare(args):
     from ..io import read_structure
-    from ..optics import MSC_LABELS_NM, compare_absorption
+    from ..optics import compare_absorption
     structs = [read_structure(p) for p in args.structures]
     names = [p for p in args.structures]
-    rows = compare_absorption(structs, args.peaks or MSC_LABELS_NM, models=args.models,
-                              size_definition=args.size_definition, names=names)
+    rows = compare_absorption(structs, args.peaks, models=args.models, shape=args.shape,
+                              size_definition=args.size_definition, names=names,
+                              peaks_material=args.peaks_material)
     if args.output:
         from .._atomicio import write_csv_atomic
         write_csv_atomic(args.output, rows)

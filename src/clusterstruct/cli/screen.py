@@ -1,7 +1,19 @@
 """clusterstruct screen / results: batch screening and its results file."""
 
+import argparse
+
 from . import _common
 from ..errors import ClusterstructError
+
+
+SCORE_HELP = """score (lower is better): the weighted mean, over the targets that apply to a candidate
+(a target with a material applies to that material only), of one term per target:
+  saxs        reduced chi^2 of scale*I_model + background fitted to the curve (scale >= 0)
+  absorption  ((predicted peak - target peak) / tolerance_nm)^2  (spec's optics model, shape auto)
+  mass        ((formula mass - target mass) / tolerance_Da)^2
+A target that applies but cannot be evaluated makes the score undefined (shown as '-', with
+the reason); it is never dropped. Candidates are ranked per material when targets name
+materials. Columns: chi2_saxs, dpeak = predicted - target peak [nm], dmass = mass - target [Da]."""
 
 
 def add_parser(sub):
@@ -9,7 +21,8 @@ def add_parser(sub):
                        description="Generate candidates from a TOML spec, compute SAXS profiles, sizes, "
                                    "predicted absorption, score them against the spec's targets, and keep "
                                    "everything in a resumable HDF5 file. Default: a local Dask cluster on "
-                                   "all cores.")
+                                   "all cores.",
+                       epilog=SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("spec", help="screening spec (TOML)")
     s.add_argument("-o", "--output", required=True, help="results file (.h5)")
     g = s.add_mutually_exclusive_group()
@@ -25,7 +38,8 @@ def add_parser(sub):
     s.set_defaults(func=run_screen_cmd)
 
     r = sub.add_parser("results", help="ranking and exports from a screening results file",
-                       description="Read a results file: ranking, counts, export of the top structures.")
+                       description="Read a results file: ranking, counts, export of the top structures.",
+                       epilog=SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("results")
     r.add_argument("--top", type=int, default=20)
     r.add_argument("--export", help="folder for the top structures as extxyz")
@@ -44,11 +58,23 @@ def _options(items):
     return out
 
 
+def _fmt(v, spec):
+    return format(v, spec) if v == v else "-"
+
+
 def _print_ranking(rows):
-    print(f"{'rank':>4} {'id':>6} {'score':>10} {'formula':>14} {'peak_nm':>8} {'mass_Da':>9} {'Rg_A':>6}  description")
+    group = None
     for r in rows:
-        print(f"{r['rank']:>4} {r['id']:>6} {r['score']:>10.4g} {r['formula']:>14} {r['peak_nm']:>8.1f} "
-              f"{r['mass_Da']:>9.1f} {r['rg_number_A']:>6.2f}  {r['description'][:70]}")
+        if r["group"] != group:
+            group = r["group"]
+            print(f"\n== {group} ==" if group != "all" else "")
+            print(f"{'rank':>4} {'id':>6} {'score':>10} {'formula':>14} {'chi2_saxs':>9} {'peak_nm':>8} "
+                  f"{'dpeak':>7} {'mass_Da':>9} {'dmass':>8} {'Rg_A':>6}  description / note")
+        note = f"  [{r['score_note']}]" if r["score_note"] else ""
+        print(f"{r['rank']:>4} {r['id']:>6} {_fmt(r['score'], '10.4g'):>10} {r['formula']:>14} "
+              f"{_fmt(r['chi2_saxs'], '9.3g'):>9} {_fmt(r['peak_nm'], '8.1f'):>8} {_fmt(r['dpeak_nm'], '+7.1f'):>7} "
+              f"{r['mass_Da']:>9.1f} {_fmt(r['dmass_Da'], '+8.1f'):>8} {r['rg_number_A']:>6.2f}  "
+              f"{r['description']}{note}")
 
 
 def run_screen_cmd(args):

@@ -89,17 +89,23 @@ def calibration(material):
 
 
 @lru_cache(maxsize=None)
-def model_error(material, model, shape="sphere"):
-    """RMS error of ``model`` against the measured peaks of ``material``: {rms_eV, rms_nm, n, basis}."""
+def model_error(material, model):
+    """RMS error of ``model`` against the measured peaks of ``material``: {rms_eV, rms_nm, n, basis}.
+
+    This is the one definition of a model's uncertainty: every prediction of ``model``
+    for ``material`` quotes ``rms_nm`` and ``rms_eV`` (``predict``, ``gap``, ``size``,
+    ``compare-abs``, screening).  Each tabulated cluster is evaluated with its own shape
+    (tetrahedra with the tetrahedral confinement, QDs as spheres).
+    """
     from .models import ModelRangeWarning, gap_energy
     try:
         rows = _rows(material)
     except ClusterstructError:
-        return {"rms_eV": float("nan"), "rms_nm": float("nan"), "n": 0, "basis": "no measured peaks"}
+        return {"rms_eV": float("nan"), "rms_nm": float("nan"), "n": 0, "basis": f"no measured peaks of {material} in the calibration table: uncertainty unknown"}
     if model == "calibrated":
         cal = calibration(material)
         return {"rms_eV": cal.loo_rms_eV, "rms_nm": cal.loo_rms_nm, "n": cal.n_points,
-                "basis": "leave-one-out over the calibration table"}
+                "basis": f"leave-one-out RMS over the {cal.n_points} tabulated peaks of {material} (data/calibration_peaks.csv)"}
     if model == "yu2003":
         rows = [r for r in rows if not r["label"].startswith("Yu2003")]
         if not rows:
@@ -119,4 +125,4 @@ def model_error(material, model, shape="sphere"):
     if not de:
         return {"rms_eV": float("nan"), "rms_nm": float("nan"), "n": 0, "basis": "model not applicable"}
     return {"rms_eV": float(np.sqrt(np.mean(np.square(de)))), "rms_nm": float(np.sqrt(np.mean(np.square(dn)))),
-            "n": len(de), "basis": f"RMS over {len(de)} measured peaks of {material}"}
+            "n": len(de), "basis": f"RMS over the {len(de)} tabulated peaks of {material} (data/calibration_peaks.csv)"}

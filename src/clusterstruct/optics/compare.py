@@ -1,131 +1,114 @@
-"""Candidate structures against measured absorption peaks."""
+"""Candidate structures against measured absorption peaks.
 
-import warnings
+The prediction for each structure comes from :func:`clusterstruct.observables.predict_peak`
+(the one path shared with ``gap``, ``fit-saxs`` and screening); this module only matches
+predictions to measured peaks of the candidate's own material.
+"""
 
 import numpy as np
 
 from ..errors import ClusterstructError
-from ..structures.lattices import CHALCOGENS, METALS
-from .models import MODELS, ModelRangeWarning, predict
+from ..observables import (SIZE_DEFINITIONS, check_model, check_shape, guess_shape, predict_peak,  # noqa: F401
+                           structure_size)
+from ..units import material_of  # noqa: F401  (re-exported: clusterstruct.optics.material_of)
+from .models import MODELS
 
-SIZE_DEFINITIONS = ("equal-volume", "rg-sphere", "edge")
-
-#: The measured MSC labels of the seed papers [nm].
-MSC_LABELS_NM = (299, 311, 322, 350, 371, 380, 399, 408, 415)
-
-
-def material_of(atoms, material=None):
-    """(material, x) from a core's composition; x is the Se fraction of a CdSe/CdTe alloy."""
-    sym = atoms.get_chemical_symbols()
-    metals = sorted(set(sym) & METALS)
-    chalcs = sorted(set(sym) & CHALCOGENS)
-    if len(metals) != 1 or not chalcs:
-        raise ClusterstructError(f"composition {sorted(set(sym))} is not a Zn/Cd chalcogenide")
-    x = None
-    if set(chalcs) == {"Se", "Te"} and metals == ["Cd"]:
-        x = sym.count("Se") / (sym.count("Se") + sym.count("Te"))
-        found = "CdSeTe"
-    elif len(chalcs) == 1:
-        found = metals[0] + chalcs[0]
-    else:
-        raise ClusterstructError(f"alloy {metals[0]}{'/'.join(chalcs)} has no band-parameter model")
-    if material and str(material).lower() not in (found.lower(),):
-        raise ClusterstructError(f"structure composition is {found}, not the chosen material {material}")
-    return found, x
+#: The MSC labels of the source papers [nm], per material (first-exciton peaks).
+MSC_LABELS_NM = {
+    "ZnSe": (299,),
+    "CdS": (311, 322),
+    "CdSe": (350, 380, 408, 415),
+    "CdTe": (371,),
+    "CdSeTe": (399,),
+}
 
 
-def structure_size(atoms, definition="equal-volume", material=None):
-    """Size [nm] of the core (Zn, Cd, S, Se, Te atoms) by the named definition.
-
-    equal-volume: (6 N V_atom / pi)^(1/3), bulk zinc-blende volume per atom;
-    rg-sphere: 2.582 x number-weighted Rg of the core (uniform-sphere diameter);
-    edge: largest metal-metal distance (the edge length of a tetrahedron).
-    """
-    from ..scattering.sizes import SPHERE_D_OVER_RG, max_dimension, radius_of_gyration
-    from ..structures.lattices import lattice_parameters
-    sym = np.array(atoms.get_chemical_symbols())
-    core = np.isin(sym, list(METALS | CHALCOGENS))
-    pos = atoms.positions[core]
-    if definition == "equal-volume":
-        mat, _ = material_of(atoms, None)
-        if mat == "CdSeTe":
-            x = (sym == "Se").sum() / ((sym == "Se").sum() + (sym == "Te").sum())
-            a = x * lattice_parameters("CdSe").a + (1 - x) * lattice_parameters("CdTe").a
-        else:
-            a = lattice_parameters(mat, "zincblende").a
-        return float((6 * core.sum() * a ** 3 / 8 / np.pi) ** (1 / 3)) / 10.0
-    if definition == "rg-sphere":
-        return SPHERE_D_OVER_RG * radius_of_gyration(pos) / 10.0
-    if definition == "edge":
-        return max_dimension(atoms.positions[np.isin(sym, list(METALS))]) / 10.0
-    raise ClusterstructError(f"unknown size definition {definition!r}; choose {', '.join(SIZE_DEFINITIONS)}")
+def _check_peaks(pool):
+    pool = np.asarray(list(pool), float)
+    if pool.size and (~np.isfinite(pool) | (pool < 200) | (pool > 1500)).any():
+        raise ClusterstructError("measured peaks must lie within 200..1500 nm")
+    return pool
 
 
-def guess_shape(atoms):
-    """'tetrahedron' for clusters built by the tetrahedron rule, else 'sphere'."""
-    return "tetrahedron" if str(atoms.info.get("construction", "")).startswith("tetrahedron") else "sphere"
-
-
-def compare_absorption(structures, measured_peaks_nm=MSC_LABELS_NM, *, models=None,
-                       size_definition="equal-volume", shape="auto", names=None):
+def compare_absorption(structures, measured_peaks_nm=None, *, models=None,
+                       size_definition="equal-volume", shape="auto", names=None, peaks_material=None):
     """Predicted first-exciton peaks of candidate structures, per model, against measured peaks.
 
     Parameters
     ----------
     structures : sequence of ase.Atoms
-    measured_peaks_nm : sequence of float or dict
-        Measured peaks; a dict maps a structure name to its own measured peak,
-        a sequence is matched to the nearest prediction.
+    measured_peaks_nm : None, sequence of float, or dict
+        None: the MSC labels of each candidate's own material (:data:`MSC_LABELS_NM`).
+        A sequence: peaks measured on one sample, matched to the nearest prediction; they
+        apply to candidates of ``peaks_material`` only when that is given.  A dict maps a
+        structure name to its own measured peak, or a material to its peaks.
     models : sequence of str, optional
         Default: all models.
     size_definition : {"equal-volume", "rg-sphere", "edge"}
-    shape : "auto" or a shape name ("sphere", "tetrahedron")
+    shape : "auto" or a shape name ("sphere", "tetrahedron", "disc")
+    peaks_material : str, optional
+        Material the measured peaks of a sequence belong to.
 
     Returns
     -------
     list of dict
         One row per (structure, model): name, formula, material, size_nm,
-        size_definition, shape, model, peak_nm, uncertainty_nm, gap_eV,
-        measured_nm, residual_nm (predicted - measured), flags.
+        size_definition, shape, model, peak_nm, uncertainty_nm, uncertainty_eV,
+        uncertainty_basis, gap_eV, measured_nm, residual_nm (predicted - measured),
+        flags.  ``measured_nm`` is None when no peak of the candidate's material is given.
     """
     from ..io import formula
+    from ..optics.parameters import material_parameters
     models = list(models or MODELS)
     for m in models:
-        if m not in MODELS:
-            raise ClusterstructError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
-    if isinstance(measured_peaks_nm, dict):
-        targets = dict(measured_peaks_nm)
-        pool = None
+        check_model(m)
+    check_shape(shape)
+    if peaks_material is not None:
+        peaks_material = material_parameters(peaks_material).material
+    by_name, by_material, pool = {}, None, None
+    if measured_peaks_nm is None:
+        by_material = {k: _check_peaks(v) for k, v in MSC_LABELS_NM.items()}
+    elif isinstance(measured_peaks_nm, dict):
+        if all(k in MSC_LABELS_NM for k in measured_peaks_nm):
+            by_material = {k: _check_peaks(np.atleast_1d(v)) for k, v in measured_peaks_nm.items()}
+        else:
+            by_name = dict(measured_peaks_nm)
     else:
-        pool = np.asarray(list(measured_peaks_nm), float)
-        if pool.size and ((pool < 200) | (pool > 1500)).any():
-            raise ClusterstructError("measured peaks must lie within 200..1500 nm")
-        targets = {}
+        pool = _check_peaks(measured_peaks_nm)
     rows = []
     for k, atoms in enumerate(structures):
         name = (names[k] if names else None) or atoms.info.get("name") or formula(atoms.get_chemical_symbols())
-        material, x = material_of(atoms)
-        size = structure_size(atoms, size_definition)
-        sh = guess_shape(atoms) if shape == "auto" else shape
+        material, _ = material_of(atoms)
+        if by_material is not None:
+            candidates = by_material.get(material, np.zeros(0))
+        elif pool is not None:
+            candidates = pool if peaks_material in (None, material) else np.zeros(0)
+        else:
+            candidates = None
         for model in models:
             row = {"name": name, "formula": formula(atoms.get_chemical_symbols()), "material": material,
-                   "size_nm": size, "size_definition": size_definition, "shape": sh, "model": model}
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ModelRangeWarning)
-                try:
-                    est = predict(size, material, model=model, shape=sh if model != "calibrated" else "sphere",
-                                  x=x, size_definition=size_definition)
-                except ClusterstructError as exc:
-                    row.update({"peak_nm": float("nan"), "uncertainty_nm": float("nan"),
-                                "gap_eV": float("nan"), "flags": str(exc)})
-                    rows.append(row)
-                    continue
-            row.update({"peak_nm": est.peak_nm, "uncertainty_nm": float(est.uncertainty_nm),
-                        "gap_eV": est.gap_eV,
-                        "flags": "; ".join(str(w.message) for w in caught) or ""})
-            measured = targets.get(name)
-            if measured is None and pool is not None and pool.size:
-                measured = float(pool[np.argmin(np.abs(pool - est.peak_nm))])
+                   "size_definition": size_definition, "model": model}
+            try:
+                est = predict_peak(atoms, model=model, shape=shape, size_definition=size_definition, warn=False)
+            except ClusterstructError as exc:
+                row.update({"size_nm": structure_size(atoms, size_definition), "shape": shape,
+                            "peak_nm": float("nan"), "uncertainty_nm": float("nan"),
+                            "uncertainty_eV": float("nan"), "uncertainty_basis": "",
+                            "gap_eV": float("nan"), "measured_nm": None, "residual_nm": None,
+                            "flags": str(exc)})
+                rows.append(row)
+                continue
+            row.update({"size_nm": float(est.size_nm), "shape": est.meta["shape"], "peak_nm": float(est.peak_nm),
+                        "uncertainty_nm": float(est.uncertainty_nm), "uncertainty_eV": float(est.uncertainty_eV),
+                        "uncertainty_basis": est.meta["error_basis"]["basis"], "gap_eV": float(est.gap_eV),
+                        "flags": "; ".join(est.meta["notes"])})
+            if candidates is None:
+                measured = by_name.get(name)
+            elif candidates.size:
+                measured = float(candidates[np.argmin(np.abs(candidates - est.peak_nm))])
+            else:
+                measured = None
+                row["flags"] = "; ".join(filter(None, [row["flags"], f"no measured peak of {material} given"]))
             row["measured_nm"] = measured
             row["residual_nm"] = (est.peak_nm - measured) if measured is not None else None
             rows.append(row)

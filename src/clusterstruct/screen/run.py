@@ -118,22 +118,31 @@ def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobque
 
 
 def rank(path, *, top=20, res=None):
-    """Best-first table of unique, successful records (score ascending; NaN last).
+    """Best-first table of unique, successful records, per group.
 
-    ``res`` is the already-read :func:`read_results` dict, if the caller has it.
+    Records are grouped by ``group`` (the material, when targets name materials: such
+    records were scored against different targets and are not comparable), then sorted by
+    score ascending (undefined scores last, by id).  ``top`` rows are kept per group;
+    ``rank`` counts within the group.  ``res`` is the already-read :func:`read_results`
+    dict, if the caller has it.
     """
     res = res if res is not None else read_results(path)
     ok = (res["status"] == 1) & (res["duplicate_of"] == -1)
-    idx = np.flatnonzero(ok)
-    score = np.where(np.isfinite(res["score"][idx]), res["score"][idx], np.inf)
-    order = idx[np.lexsort((res["id"][idx], score))]
     rows = []
-    for r, i in enumerate(order[:top] if top else order, 1):
-        rows.append({"rank": r, "row": int(i), "id": int(res["id"][i]), "score": float(res["score"][i]),
-                     "formula": res["formula"][i], "n_atoms": int(res["n_atoms"][i]),
-                     "chi2_saxs": float(res["chi2_saxs"][i]), "peak_nm": float(res["peak_nm"][i]),
-                     "mass_Da": float(res["mass_Da"][i]), "rg_number_A": float(res["rg_number_A"][i]),
-                     "dmax_A": float(res["dmax_A"][i]), "description": res["description"][i]})
+    groups = res.get("group", np.array(["all"] * len(res["id"]), dtype=object))
+    for grp in sorted(set(groups[ok].tolist())):
+        idx = np.flatnonzero(ok & (groups == grp))
+        score = np.where(np.isfinite(res["score"][idx]), res["score"][idx], np.inf)
+        order = idx[np.lexsort((res["id"][idx], score))]
+        for r, i in enumerate(order[:top] if top else order, 1):
+            rows.append({"group": grp, "rank": r, "row": int(i), "id": int(res["id"][i]),
+                         "score": float(res["score"][i]), "formula": res["formula"][i],
+                         "n_atoms": int(res["n_atoms"][i]), "chi2_saxs": float(res["chi2_saxs"][i]),
+                         "peak_nm": float(res["peak_nm"][i]), "peak_unc_nm": float(res["peak_unc_nm"][i]),
+                         "dpeak_nm": float(res["dpeak_nm"][i]), "mass_Da": float(res["mass_Da"][i]),
+                         "dmass_Da": float(res["dmass_Da"][i]), "rg_number_A": float(res["rg_number_A"][i]),
+                         "dmax_A": float(res["dmax_A"][i]), "score_note": res["score_note"][i],
+                         "description": res["description"][i]})
     return rows
 
 
@@ -144,8 +153,7 @@ def summary(path, *, top=20):
     digest = hashlib.sha256(",".join(map(str, ids.tolist())).encode()).hexdigest()
     return {"n_records": int(len(ids)), "n_failed": int((res["status"] != 1).sum()),
             "n_duplicates": int((res["duplicate_of"] != -1).sum()),
-            "top": [{"id": r["id"], "score": r["score"], "formula": r["formula"]}
-                    for r in rank(path, top=top, res=res)],
+            "top": [{k: v for k, v in r.items() if k != "row"} for r in rank(path, top=top, res=res)],
             "ids_sha256": digest}
 
 

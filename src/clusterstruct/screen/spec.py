@@ -41,7 +41,7 @@ SCREEN_KEYS = {"seed", "batch_size", "name"}
 COMPUTE_KEYS = {"saxs", "optics"}
 SAXS_KEYS = {"q_min", "q_max", "n_q", "q_unit"}
 TARGET_KEYS = {
-    "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max"},
+    "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max", "material"},
     "absorption": {"kind", "peak_nm", "tolerance_nm", "material", "weight"},
     "mass": {"kind", "mass_Da", "tolerance_Da", "material", "weight"},
 }
@@ -189,7 +189,11 @@ def validate(raw, *, source="spec", base="."):
             _fail(source, f"compute.saxs.{key}", "unknown key")
     if saxs["q_unit"] not in ("A-1", "nm-1"):
         _fail(source, "compute.saxs.q_unit", f"must be A-1 or nm-1, got {saxs['q_unit']!r}")
-    f = 1.0 if saxs["q_unit"] == "A-1" else 0.1
+    from ..units import Q_UNITS
+    f = Q_UNITS[saxs["q_unit"]]
+    for key in ("q_min", "q_max"):
+        if isinstance(saxs[key], bool) or not isinstance(saxs[key], (int, float)):
+            _fail(source, f"compute.saxs.{key}", f"must be a number, got {saxs[key]!r}")
     if not 0 < saxs["q_min"] < saxs["q_max"]:
         _fail(source, "compute.saxs.q_max", "need 0 < q_min < q_max")
     if not isinstance(saxs["n_q"], int) or saxs["n_q"] < 2:
@@ -198,6 +202,9 @@ def validate(raw, *, source="spec", base="."):
     optics = compute.get("optics", {})
     if set(optics) - {"model"}:
         _fail(source, f"compute.optics.{sorted(set(optics) - {'model'})[0]}", "unknown key")
+    from ..optics.models import MODELS
+    if "model" in optics and optics["model"] not in MODELS:
+        _fail(source, "compute.optics.model", f"unknown optics model {optics['model']!r}; choose {', '.join(MODELS)}")
     targets = []
     for i, t in enumerate(raw.get("targets", [])):
         where = f"targets[{i}]"
@@ -207,7 +214,8 @@ def validate(raw, *, source="spec", base="."):
         for key in t:
             if key not in TARGET_KEYS[kind]:
                 _fail(source, f"{where}.{key}", f"unknown key for a {kind} target")
-        tt = {"kind": kind, "weight": float(t.get("weight", 1.0)), "material": t.get("material")}
+        tt = {"kind": kind, "weight": _positive(source, f"{where}.weight", t.get("weight", 1.0)),
+              "material": t.get("material")}
         if kind == "saxs":
             if "file" not in t:
                 _fail(source, f"{where}.file", "missing")
@@ -219,19 +227,29 @@ def validate(raw, *, source="spec", base="."):
             for key in ("peak_nm",):
                 if key not in t:
                     _fail(source, f"{where}.{key}", "missing")
-            if not 200 <= float(t["peak_nm"]) <= 1500:
+            peak = _positive(source, f"{where}.peak_nm", t["peak_nm"])
+            if not 200 <= peak <= 1500:
                 _fail(source, f"{where}.peak_nm", "must lie within 200..1500 nm")
-            tt.update({"peak_nm": float(t["peak_nm"]), "tolerance_nm": float(t.get("tolerance_nm", 15.0))})
+            tt.update({"peak_nm": peak, "tolerance_nm": _positive(source, f"{where}.tolerance_nm",
+                                                                  t.get("tolerance_nm", 15.0))})
         else:
             if "mass_Da" not in t:
                 _fail(source, f"{where}.mass_Da", "missing")
-            tt.update({"mass_Da": float(t["mass_Da"]), "tolerance_Da": float(t.get("tolerance_Da", 10.0))})
+            tt.update({"mass_Da": _positive(source, f"{where}.mass_Da", t["mass_Da"]),
+                       "tolerance_Da": _positive(source, f"{where}.tolerance_Da", t.get("tolerance_Da", 10.0))})
         if tt["material"] is not None and tt["material"] not in MATERIALS:
             _fail(source, f"{where}.material", f"unknown material {tt['material']!r}")
         targets.append(tt)
     return {"seed": seed, "batch_size": batch, "name": screen.get("name", "screen"), "blocks": out_blocks,
             "q": q, "saxs": saxs, "optics_model": optics.get("model"), "targets": targets,
             "_source": source}
+
+
+def _positive(source, key, value):
+    """A finite number > 0 from the spec, or a one-line error naming the key."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        _fail(source, key, f"must be a number > 0, got {value!r}")
+    return float(value)
 
 
 def _rattle(source, where, r):

@@ -13,15 +13,21 @@ Layout of the merged file (rows sorted by candidate id)
 ==========================  =========================================================
 ``/q``                      (n_q,) q grid [1/A]
 ``/records/<field>``        one row per candidate: id, status (1 ok, 2 failed), score,
-                            chi2_saxs, peak_nm, mass_Da, rg_number_A, rg_electron_A,
+                            chi2_saxs, peak_nm, peak_unc_nm (the optics model's RMS
+                            error), dpeak_nm (predicted - target peak), mass_Da,
+                            dmass_Da (mass - target), rg_number_A, rg_electron_A,
                             dmax_A, n_atoms, duplicate_of (-1 if unique, else the lowest
                             id with the same geometry key), formula, description, error,
-                            geometry_key
+                            geometry_key, group (material the targets were chosen by),
+                            score_note (why a score is undefined, scale held at 0, ...)
+``/records/terms``          (n, n_targets) each target's score term (NaN: not applicable
+                            or undefined); ``/records/term_state`` says which
+                            (0 not applicable, 1 computed, 2 undefined)
 ``/profiles``               (n, n_q) float32 I(q) [electrons^2 per cluster], chunked, gzip
 ``/structures/positions``   variable-length float64 (x1 y1 z1 x2 ...) [A]
 ``/structures/numbers``     variable-length int16 atomic numbers
 attributes                  spec (TOML text), spec_sha256, version, batch_size,
-                            n_records, n_failed, q_unit = "1/A"
+                            n_records, n_failed, q_unit = "1/A", targets (JSON list)
 ==========================  =========================================================
 """
 
@@ -34,8 +40,9 @@ import numpy as np
 from .._atomicio import atomic_path
 from ..errors import ClusterstructError
 
-SCALARS = ["score", "chi2_saxs", "peak_nm", "mass_Da", "rg_number_A", "rg_electron_A", "dmax_A"]
-STRINGS = ["formula", "description", "error", "geometry_key"]
+SCALARS = ["score", "chi2_saxs", "peak_nm", "peak_unc_nm", "dpeak_nm", "mass_Da", "dmass_Da", "rg_number_A",
+           "rg_electron_A", "dmax_A"]
+STRINGS = ["formula", "description", "error", "geometry_key", "group", "score_note"]
 
 
 class ShardStore:
@@ -108,6 +115,8 @@ class ShardStore:
             with h5py.File(tmp, "w") as fh:
                 fh.create_dataset("q", data=spec["q"])
                 _write_records(fh, recs, len(spec["q"]), compress=True)
+                import json
+                fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]])
                 fh.attrs.update({"spec": spec["_text"], "spec_sha256": spec["_sha256"], "version": __version__,
                                  "batch_size": spec["batch_size"], "n_records": len(recs),
                                  "n_failed": sum(r["status"] != "ok" for r in recs), "q_unit": "1/A"})
@@ -128,6 +137,14 @@ def _write_records(fh, recs, n_q, *, compress):
     sdt = h5py.string_dtype()
     for k in STRINGS:
         g.create_dataset(k, data=np.array([r.get(k, "") or "" for r in recs], dtype=object), dtype=sdt)
+    n_t = max((len(r["terms"]) for r in recs if r.get("terms") is not None), default=0)
+    terms = np.full((n, n_t), np.nan, np.float64)
+    state = np.zeros((n, n_t), np.int8)
+    for i, r in enumerate(recs):
+        if r.get("terms") is not None and len(r["terms"]) == n_t:
+            terms[i], state[i] = r["terms"], r["term_state"]
+    g.create_dataset("terms", data=terms)
+    g.create_dataset("term_state", data=state)
     prof = np.full((n, n_q), np.nan, np.float32)
     for i, r in enumerate(recs):
         if r.get("profile") is not None:
@@ -158,6 +175,8 @@ def _read_records(fh):
              "n_atoms": int(cols["n_atoms"][i]), "profile": prof[i], "positions": pos[i], "numbers": num[i]}
         for k in SCALARS:
             r[k] = float(cols[k][i])
+        if "terms" in cols and cols["terms"].shape[1]:
+            r["terms"], r["term_state"] = cols["terms"][i], cols["term_state"][i]
         for k in STRINGS:
             v = cols[k][i]
             r[k] = v.decode() if isinstance(v, bytes) else str(v)

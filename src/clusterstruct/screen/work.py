@@ -3,15 +3,28 @@
 Each record: id, status ("ok"/"failed" with the error text), formula, n_atoms, mass [Da],
 Rg (number- and electron-weighted) and Dmax [A], the geometry key (composition + sorted
 distances, for deduplication), the SAXS profile on the spec's q grid (float32, electrons^2
-per cluster), the structure (positions, atomic numbers), the predicted absorption peak
-(optics model of the spec, or the material's default) and the score terms.
+per cluster), the structure (positions, atomic numbers), the predicted absorption peak and
+its model uncertainty (optics model of the spec, or the material's default) and the score
+terms.  Every number comes from :mod:`clusterstruct.observables`, as in the CLI.
 
-Score = weighted mean over the applicable targets of
-    saxs        reduced chi^2 of the profile fitted (scale, background) to the measured curve
-    absorption  ((peak_pred - peak_target) / tolerance)^2
-    mass        ((mass - mass_target) / tolerance)^2
-A target with ``material`` set applies only to candidates of that material.  Lower is better;
-a candidate no target applies to gets NaN and ranks last.
+Score (lower is better)
+-----------------------
+Each target that applies to a candidate gives one term:
+
+    saxs        reduced chi^2 of scale * I_model + background fitted to the measured curve
+                (scale >= 0; observables.saxs_chi2)
+    absorption  ((peak_pred - peak_target) / tolerance_nm)^2, peak_pred from
+                observables.predict_peak with the spec's optics model (shape "auto")
+    mass        ((formula mass - mass_target) / tolerance_Da)^2
+
+A target with ``material`` set applies only to candidates of that material; one without
+applies to all.  score = sum(weight_k * term_k) / sum(weight_k) over the applicable
+targets.  A term that applies but cannot be computed (e.g. the optics model has no
+prediction for the material) makes the score undefined (NaN), with the reason in
+``score_note``: it is never silently left out, because a candidate scored on fewer terms
+could outrank one that was penalised.  A candidate no target applies to has an undefined
+score too.  Records of different materials are scored against different targets, so the
+ranking is per ``group`` (the material).
 """
 
 from functools import lru_cache
@@ -104,36 +117,30 @@ _DATA_CACHE = {}
 
 
 def _target_data(t):
-    key = (t["file"], t.get("q_unit"))
+    key = (t["file"], t.get("q_unit"), t.get("q_min"), t.get("q_max"))
     if key not in _DATA_CACHE:
         from ..compare import load_saxs
+        from ..units import q_to_invA
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             d = load_saxs(t["file"], q_unit=t.get("q_unit"))
         sel = np.ones(len(d.q), bool)
-        f = 1.0 if d.meta["q_unit_file"] == "A-1" else 0.1
+        unit = d.meta["q_unit_file"]
         if t.get("q_min") is not None:
-            sel &= d.q >= t["q_min"] * f
+            sel &= d.q >= q_to_invA(t["q_min"], unit)
         if t.get("q_max") is not None:
-            sel &= d.q <= t["q_max"] * f
+            sel &= d.q <= q_to_invA(t["q_max"], unit)
         sigma = d.sigma[sel] if d.sigma is not None else 0.01 * d.intensity[sel]
         _DATA_CACHE[key] = (d.q[sel], d.intensity[sel], sigma)
     return _DATA_CACHE[key]
 
 
-def _chi2_scale_background(model, y, sigma):
-    A = np.vstack([model / sigma, 1 / sigma]).T
-    coef, *_ = np.linalg.lstsq(A, y / sigma, rcond=None)
-    r = (coef[0] * model + coef[1] - y) / sigma
-    return float((r ** 2).sum() / max(1, len(y) - 2))
-
-
 def evaluate(spec, task):
-    """One candidate -> one record (never raises: failures are recorded)."""
+    """One candidate -> one record (never raises: failures are recorded with their reason)."""
     from ..io import formula
+    from ..observables import formula_mass, radii_of_gyration
     from ..scattering import debye_intensity_arrays
-    from ..scattering.formfactors import atomic_form_factor
-    from ..scattering.sizes import max_dimension, radius_of_gyration
+    from ..scattering.sizes import max_dimension
     from ..structures.composition import geometry_key
     rec = {"id": task["id"], "description": describe_task(task)}
     try:
@@ -142,60 +149,96 @@ def evaluate(spec, task):
         pos = atoms.positions
         dmax = max_dimension(pos)
         prof = debye_intensity_arrays(pos, sym, spec["q"], n_threads=N_THREADS, check=True, dmax=dmax)
-        f0 = {el: float(atomic_form_factor(el, 0.0)) for el in set(sym)}
-        w = np.array([f0[s] for s in sym])
+        rg_n, rg_e = radii_of_gyration(pos, sym)
         rec.update({
             "status": "ok", "error": "", "formula": formula(sym), "n_atoms": len(sym),
-            "mass_Da": float(atoms.get_masses().sum()), "rg_number_A": radius_of_gyration(pos),
-            "rg_electron_A": radius_of_gyration(pos, w), "dmax_A": dmax,
+            "mass_Da": formula_mass(atoms), "rg_number_A": rg_n, "rg_electron_A": rg_e, "dmax_A": dmax,
             "geometry_key": geometry_key(atoms), "profile": prof.intensity.astype(np.float32),
             "positions": pos.ravel().astype(np.float64), "numbers": atoms.numbers.astype(np.int16),
         })
-        terms = score_terms(spec, atoms, rec)
-        rec.update(terms)
-    except Exception as exc:  # a failing candidate is recorded, not fatal
+        rec.update(score_terms(spec, atoms, rec))
+    except Exception as exc:  # a failing candidate is recorded (status failed, with the reason), not fatal
         rec.update({"status": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]})
         if os.environ.get("CLUSTERSTRUCT_DEBUG"):
             rec["error"] += "\n" + traceback.format_exc()
     return rec
 
 
+def applies(target, material):
+    """Whether a target applies to a candidate of ``material`` (its material, or all when unset)."""
+    return target["material"] is None or target["material"] == material
+
+
 def score_terms(spec, atoms, rec):
-    from ..optics import predict
-    from ..optics.compare import material_of, structure_size
+    """Score terms of one candidate (see the module docstring for the rule).
+
+    Returns a dict: score, chi2_saxs, peak_nm, peak_unc_nm, dpeak_nm, dmass_Da, group,
+    score_note, and ``terms`` (one value per spec target; NaN where it does not apply or
+    could not be computed, ``term_state`` says which: 0 not applicable, 1 computed,
+    2 undefined).
+    """
+    from ..errors import ClusterstructError
+    from ..observables import predict_peak, saxs_chi2
     from ..scattering import debye_intensity_arrays
-    out = {"chi2_saxs": np.nan, "peak_nm": np.nan, "score": np.nan}
+    from ..units import material_of
+    out = {"chi2_saxs": np.nan, "peak_nm": np.nan, "peak_unc_nm": np.nan, "dpeak_nm": np.nan,
+           "dmass_Da": np.nan, "score": np.nan}
+    notes = []
     try:
-        material, x = material_of(atoms)
-    except Exception:
-        material, x = None, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est = predict(structure_size(atoms), material, model=spec.get("optics_model"), x=x)
-        out["peak_nm"] = float(est.peak_nm)
-    except Exception:
-        pass
-    num, den = 0.0, 0.0
-    for t in spec["targets"]:
-        if t["material"] is not None and t["material"] != material:
+        material, _ = material_of(atoms)
+    except ClusterstructError as exc:
+        material = None
+        notes.append(f"material: {exc}")
+    targets = spec["targets"]
+    # candidates of different materials meet different targets when targets name a material
+    out["group"] = (material or "unknown material") if any(t["material"] for t in targets) else "all"
+    peak_error = None
+    if material is not None:
+        try:
+            est = predict_peak(atoms, model=spec.get("optics_model"), warn=False)
+            out["peak_nm"], out["peak_unc_nm"] = float(est.peak_nm), float(est.uncertainty_nm)
+        except ClusterstructError as exc:
+            peak_error = str(exc)
+    else:
+        peak_error = "no material"
+    terms = np.full(len(targets), np.nan)
+    state = np.zeros(len(targets), np.int8)
+    for k, t in enumerate(targets):
+        if not applies(t, material):
             continue
         if t["kind"] == "saxs":
             q, y, s = _target_data(t)
             model = debye_intensity_arrays(atoms.positions, atoms.get_chemical_symbols(), q,
                                            n_threads=N_THREADS, check=False).intensity
-            term = _chi2_scale_background(model, y, s)
-            out["chi2_saxs"] = term
+            chi2_red, fit = saxs_chi2(model, y, s)
+            if fit.scale_at_bound:
+                notes.append(f"targets[{k}] saxs: scale held at 0 (the profile does not fit the curve)")
+            terms[k] = out["chi2_saxs"] = chi2_red
         elif t["kind"] == "absorption":
-            if not np.isfinite(out["peak_nm"]):
+            if peak_error is not None:
+                notes.append(f"targets[{k}] absorption: no predicted peak ({peak_error})")
+                state[k] = 2
                 continue
-            term = ((out["peak_nm"] - t["peak_nm"]) / t["tolerance_nm"]) ** 2
+            d = out["peak_nm"] - t["peak_nm"]
+            if not np.isfinite(out["dpeak_nm"]) or abs(d) < abs(out["dpeak_nm"]):
+                out["dpeak_nm"] = d
+            terms[k] = (d / t["tolerance_nm"]) ** 2
         else:
-            term = ((rec["mass_Da"] - t["mass_Da"]) / t["tolerance_Da"]) ** 2
-        num += t["weight"] * term
-        den += t["weight"]
-    if den > 0:
-        out["score"] = float(num / den)
+            d = rec["mass_Da"] - t["mass_Da"]
+            if not np.isfinite(out["dmass_Da"]) or abs(d) < abs(out["dmass_Da"]):
+                out["dmass_Da"] = d
+            terms[k] = (d / t["tolerance_Da"]) ** 2
+        state[k] = 1
+    w = np.array([t["weight"] for t in targets], float)
+    if (state == 2).any():
+        notes.append("score undefined: a target that applies could not be evaluated")
+    elif (state == 1).any():
+        on = state == 1
+        out["score"] = float((w[on] * terms[on]).sum() / w[on].sum())
+    else:
+        notes.append(f"no target applies to {material or 'this composition'}")
+    out["terms"], out["term_state"] = terms, state
+    out["score_note"] = "; ".join(notes)
     return out
 
 

@@ -1,0 +1,222 @@
+"""One path from a structure to each observable.
+
+Every part of clusterstruct that reports a structure's predicted absorption peak, its
+formula mass, its sizes or its SAXS chi^2 against a measured curve gets the number from
+here: the library (:func:`clusterstruct.optics.compare_absorption`,
+:func:`clusterstruct.compare.rank_candidates`), every CLI command (``gap``,
+``compare-abs``, ``fit-saxs``, ``info``) and the screening workers.  Settings that change
+a result (model, shape, size definition, barrier) are explicit arguments with the same
+defaults everywhere, and each result records the settings it used.
+
+Definitions
+-----------
+predicted peak
+    first-exciton peak of the core (metal and chalcogen atoms; ligands ignored) from an
+    optics model (:mod:`clusterstruct.optics.models`) fed with the core's size by
+    ``size_definition`` (default: equal-volume diameter) and, for the effective-mass
+    models, the confinement shape (``shape="auto"``: :func:`guess_shape`).  The
+    empirical models (``calibrated``, ``yu2003``) take the size alone.
+model uncertainty
+    the model's RMS error against the shipped measured first-exciton peaks of the same
+    material (leave-one-out for ``calibrated``): :func:`clusterstruct.optics.model_error`.
+    The same number, in nm and eV, is reported wherever the model is used.
+formula mass
+    sum of standard atomic weights (ASE's IUPAC table) of all atoms [Da].
+SAXS chi^2
+    reduced chi^2 of ``scale * I_model + background`` fitted to the data with
+    ``scale >= 0`` (:func:`clusterstruct.compare.linear.fit_scale_background`).
+"""
+
+import warnings
+
+import numpy as np
+
+from .errors import ClusterstructError
+from .units import CHALCOGENS, METALS, core_mask, equal_volume_diameter_A, material_of, volume_per_atom
+
+#: Accepted ``shape`` values ("auto" = :func:`guess_shape`).
+SHAPES = ("auto", "sphere", "tetrahedron", "disc")
+
+#: Accepted ``size_definition`` values -> the label every result carries.
+SIZE_DEFINITIONS = {
+    "equal-volume": "equal-volume diameter",
+    "rg-sphere": "uniform-sphere diameter (2.582 Rg)",
+    "edge": "metal-metal edge",
+}
+
+#: What each size definition means.
+SIZE_DEFINITION_TEXT = {
+    "equal-volume": "diameter of the sphere with the core's bulk volume, (6 N V_atom / pi)^(1/3), "
+                    "V_atom the bulk zinc-blende volume per atom",
+    "rg-sphere": "uniform-sphere diameter 2.582 x number-weighted Rg of the core",
+    "edge": "largest metal-metal distance (the edge of a tetrahedron)",
+}
+
+#: Hull volume / volume of the regular tetrahedron whose edge is the core's Dmax, below
+#: which a core is taken as a tetrahedron (1.0 for the tetrahedral MSC series, 1.4 for an
+#: octahedron, 1.6 for a cube, 2.7-3.0 for carved spheres).
+TETRAHEDRON_HULL_RATIO = 1.25
+
+
+def check_shape(shape):
+    """Validate a shape name (one line error naming the choices)."""
+    if shape not in SHAPES:
+        raise ClusterstructError(f"unknown shape {shape!r}; choose {', '.join(SHAPES)}")
+    return shape
+
+
+def check_size_definition(definition):
+    if definition not in SIZE_DEFINITIONS:
+        raise ClusterstructError(f"unknown size definition {definition!r}; "
+                                 f"choose {', '.join(SIZE_DEFINITIONS)}")
+    return definition
+
+
+def check_model(model):
+    """Validate an optics model name; None stays None (the material's default model)."""
+    from .optics.models import MODELS
+    if model is not None and model not in MODELS:
+        raise ClusterstructError(f"unknown model {model!r} (optics); choose {', '.join(MODELS)}")
+    return model
+
+
+def _core(atoms):
+    mask = core_mask(atoms)
+    if not mask.any():
+        raise ClusterstructError("structure has no metal or chalcogen atoms (no core)")
+    return mask
+
+
+def formula_mass(atoms):
+    """Formula mass [Da]: sum of standard atomic weights of all atoms."""
+    return float(np.sum(atoms.get_masses()))
+
+
+def electron_weights(symbols):
+    """Atomic form factors at q = 0 (electrons) per atom: the weights of the electron Rg."""
+    from .scattering.formfactors import atomic_form_factor
+    f0 = {el: float(atomic_form_factor(el, 0.0)) for el in set(symbols)}
+    return np.array([f0[s] for s in symbols])
+
+
+def radii_of_gyration(positions, symbols):
+    """(number-weighted Rg, electron-weighted Rg) [A] of all atoms."""
+    from .scattering.sizes import radius_of_gyration
+    return radius_of_gyration(positions), radius_of_gyration(positions, electron_weights(symbols))
+
+
+def structure_size(atoms, definition="equal-volume"):
+    """Size [nm] of the core (Zn, Cd, S, Se, Te atoms) by the named definition.
+
+    See :data:`SIZE_DEFINITION_TEXT`.  The equal-volume diameter uses the bulk zinc-blende
+    volume per atom of the material (Vegard's law for CdSeTe).
+    """
+    from .scattering.sizes import SPHERE_D_OVER_RG, max_dimension, radius_of_gyration
+    check_size_definition(definition)
+    mask = _core(atoms)
+    pos = atoms.positions[mask]
+    if definition == "equal-volume":
+        mat, x = material_of(atoms)
+        return equal_volume_diameter_A(int(mask.sum()), volume_per_atom(mat, "zincblende", x=x)) / 10.0
+    if definition == "rg-sphere":
+        return SPHERE_D_OVER_RG * radius_of_gyration(pos) / 10.0
+    sym = np.array(atoms.get_chemical_symbols())
+    return max_dimension(atoms.positions[np.isin(sym, list(METALS))]) / 10.0
+
+
+def guess_shape(atoms):
+    """'tetrahedron' when the core's convex hull is a regular tetrahedron, else 'sphere'.
+
+    The test is geometric, so a structure gets the same shape whether it was built here,
+    read from a file or rebuilt by a screening worker: the hull volume of the core atoms
+    divided by the volume of a regular tetrahedron of edge Dmax (core) must be below
+    :data:`TETRAHEDRON_HULL_RATIO`.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+    from .scattering.sizes import max_dimension
+    pos = atoms.positions[_core(atoms)]
+    if len(pos) < 4:
+        return "sphere"
+    dmax = max_dimension(pos)
+    try:
+        vol = ConvexHull(pos).volume
+    except QhullError:  # planar or degenerate cores have no 3-D hull
+        return "sphere"
+    ratio = vol / (dmax ** 3 / (6.0 * np.sqrt(2.0)))
+    return "tetrahedron" if ratio < TETRAHEDRON_HULL_RATIO else "sphere"
+
+
+def predict_peak(atoms, *, model=None, shape="auto", size_definition="equal-volume", material=None,
+                 barrier_eV=None, aspect=None, warn=True):
+    """Predicted first-exciton peak of a structure with the model's uncertainty.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Ligand atoms are ignored; the core decides the material.
+    model : str, optional
+        An optics model (:data:`clusterstruct.optics.MODELS`); default: the material's
+        default (``calibrated`` where measured peaks exist, else ``finite-barrier``).
+    shape : {"auto", "sphere", "tetrahedron", "disc"}
+        Confinement shape of the effective-mass models ("auto": :func:`guess_shape`).
+    size_definition : {"equal-volume", "rg-sphere", "edge"}
+    material : str, optional
+        If given, the structure's composition must be this material.
+    barrier_eV : float, optional
+        Finite-barrier well depth (default: the model's named default, 3.0 eV).
+    aspect : float, optional
+        Disc thickness / diameter (shape "disc").
+    warn : bool
+        Emit :class:`~clusterstruct.optics.ModelRangeWarning` (e.g. extrapolation); the
+        messages are also kept in ``meta["notes"]``.
+
+    Returns
+    -------
+    GapEstimate
+        ``meta`` holds ``shape`` (the shape the model used, or "none" for empirical
+        models), ``shape_requested``, ``x`` (Se fraction of CdSeTe), ``notes`` and
+        ``error_basis``.
+    """
+    from .optics.models import BARRIER_EV, ModelRangeWarning, default_model, predict
+    check_shape(shape)
+    check_model(model)
+    mat, x = material_of(atoms, material)
+    size = structure_size(atoms, size_definition)
+    model = model or default_model(mat)
+    empirical = model in ("calibrated", "yu2003")
+    used_shape = guess_shape(atoms) if shape == "auto" else shape
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelRangeWarning)
+        est = predict(size, mat, model=model, x=x, size_definition=SIZE_DEFINITIONS[size_definition],
+                      shape="sphere" if empirical else used_shape, aspect=aspect,
+                      barrier_eV=BARRIER_EV if barrier_eV is None else float(barrier_eV))
+    notes = [str(w.message) for w in caught if issubclass(w.category, ModelRangeWarning)]
+    if warn:
+        for n in notes:
+            warnings.warn(n, ModelRangeWarning, stacklevel=2)
+    est.meta.update({"shape": "none (empirical model)" if empirical else used_shape,
+                     "shape_requested": shape, "x": x, "notes": notes,
+                     "size_definition_key": size_definition})
+    return est
+
+
+def peak_record(est):
+    """The flat, JSON-ready view of a prediction used by every command's output."""
+    return {"material": est.material, "model": est.model, "peak_nm": float(est.peak_nm),
+            "gap_eV": float(est.gap_eV), "uncertainty_nm": float(est.uncertainty_nm),
+            "uncertainty_eV": float(est.uncertainty_eV),
+            "uncertainty_basis": est.meta["error_basis"]["basis"], "size_nm": float(est.size_nm),
+            "size_definition": est.size_definition, "shape": est.meta["shape"],
+            "notes": list(est.meta.get("notes", []))}
+
+
+def saxs_chi2(model_intensity, y, sigma):
+    """Reduced chi^2 (and the linear fit) of ``scale * model + background`` to data, scale >= 0."""
+    from .compare.linear import fit_scale_background
+    fit = fit_scale_background(model_intensity, y, sigma)
+    return fit.chi2_red, fit
+
+
+__all__ = ["SHAPES", "SIZE_DEFINITIONS", "check_shape", "check_size_definition", "check_model",
+           "formula_mass", "electron_weights", "radii_of_gyration", "structure_size", "guess_shape",
+           "predict_peak", "peak_record", "saxs_chi2", "material_of", "CHALCOGENS", "METALS"]
