@@ -141,7 +141,8 @@ def test_coincident_atoms_give_finite_intensity():
 
 
 def test_structure_sizes_of_cd56se35():
-    # Reference values: science brief / reference table cdse_tetrahedral_series.csv (n = 6):
+    # Reference values: tests/data/cdse_tetrahedral_checkvalues.csv (n = 6, built without
+    # clusterstruct by tools/make_tetrahedral_checkvalues.py):
     # number-weighted Rg 0.7443 nm, Z-weighted 0.7536 nm, largest Cd-Cd distance 21.485 A.
     sizes = structure_sizes(tetrahedron("CdSe", 6))
     assert sizes["rg_number_A"] == pytest.approx(7.443, abs=1e-3)

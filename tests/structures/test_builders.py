@@ -27,8 +27,10 @@ def test_tetrahedron_rule_for_other_materials(material):
 
 
 def test_cd56se35_published_checks():
-    # science brief: Cd by Se coordination {1: 4, 2: 24, 3: 24, 4: 4}, largest Cd-Cd 21.485 A
-    # (a = 6.077 A), number-weighted Rg 7.44 A, point group Td.
+    # tests/data/cdse_tetrahedral_checkvalues.csv, n = 6 (built from the rule of Beecher et al.,
+    # J. Am. Chem. Soc. 136 (2014) 10645, by tools/make_tetrahedral_checkvalues.py without
+    # clusterstruct): Cd by Se coordination {1: 4, 2: 24, 3: 24, 4: 4}, largest Cd-Cd 21.485 A
+    # (a = 6.077 A), number-weighted Rg 7.443 A; point group Td (four equivalent {111} facets).
     atoms = tetrahedron("CdSe", 6)
     d = describe(atoms)
     assert d["coordination"]["Cd"] == {1: 4, 2: 24, 3: 24, 4: 4}

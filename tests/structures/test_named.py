@@ -39,7 +39,9 @@ def test_cd37s20_candidates_composition_and_stacking(cd37):
 
 
 def test_zn32se_masses_and_maldi():
-    # science brief: Zn32Se15 = 3276.8 Da, Zn32Se16 = 3355.7 Da; MALDI peak near 3350 Da
+    # standard atomic weights Zn 65.38, Se 78.971: Zn32Se15 = 32 x 65.38 + 15 x 78.971 = 3276.7 Da,
+    # Zn32Se16 = 3355.7 Da; MALDI-TOF peak of ZnSe MSC-299 near 3350 Da, assigned to Zn32Se16:
+    # X. Yang et al., Nano Res. 15 (2022) 465-474.
     m15 = describe(zn32se(15, "zincblende"))["mass_Da"]
     m16 = describe(zn32se(16, "zincblende"))["mass_Da"]
     assert m15 == pytest.approx(3276.8, abs=0.1)
