@@ -3,6 +3,12 @@
 import numpy as np
 
 from ._atomicio import atomic_path
+from .units import Q_UNIT_LABELS, q_from_invA
+
+
+def _q_label(q_unit):
+    """Axis label of a q unit: '1/Å' or '1/nm'."""
+    return Q_UNIT_LABELS[q_unit].replace("A", "Å")
 
 
 def _pyplot():
@@ -30,16 +36,15 @@ def plot_saxs(profile, path, *, q_unit="A-1", guinier=None, title=None):
     (its ``rg_A`` sets the region); partial profiles are drawn when present.
     """
     plt = _pyplot()
-    factor = 1.0 if q_unit == "A-1" else 10.0
-    unit = "1/Å" if q_unit == "A-1" else "1/nm"
+    unit = _q_label(q_unit)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    q = profile.q * factor
+    q = q_from_invA(profile.q, q_unit)
     ax.loglog(q, profile.intensity, "k-", lw=1.5, label="total")
     for name, part in (profile.partials or {}).items():
         pos = part > 0
         ax.loglog(q[pos], part[pos], lw=0.9, label=name)
     if guinier:
-        qg = 1.3 / guinier["rg_A"] * factor
+        qg = float(q_from_invA(1.3 / guinier["rg_A"], q_unit))
         ax.axvspan(q[0], min(qg, q[-1]), color="tab:blue", alpha=0.12,
                    label=f"Guinier region, qRg ≤ 1.3 (Rg = {guinier['rg_A']:.2f} Å)")
     ax.set_xlabel(f"q [{unit}]")
@@ -86,18 +91,17 @@ def plot_absorption(rows, path):
 
 
 def plot_fits(data, rows, path, *, top=3, q_unit="A-1"):
-    """Measured curve with the best few model curves, and normalised residuals below."""
+    """Measured curve with the best few model curves, and normalised residuals below (q in ``q_unit``)."""
     plt = _pyplot()
-    f = 1.0 if q_unit == "A-1" else 10.0
-    unit = "1/Å" if q_unit == "A-1" else "1/nm"
+    unit = _q_label(q_unit)
     fig, (ax, axr) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    ax.errorbar(data.q * f, data.intensity, yerr=data.sigma, fmt=".", ms=3, color="gray", label=data.name,
-                alpha=0.7)
+    ax.errorbar(q_from_invA(data.q, q_unit), data.intensity, yerr=data.sigma, fmt=".", ms=3, color="gray",
+                label=data.name, alpha=0.7)
     for row in rows[:top]:
         fit = row["fits"][0]
-        ax.loglog(fit.q * f, fit.fitted, lw=1.4, label=f"#{row['rank']} {row['structure']} "
+        ax.loglog(q_from_invA(fit.q, q_unit), fit.fitted, lw=1.4, label=f"#{row['rank']} {row['structure']} "
                                                           f"(χ²red {row['chi2_red']:.2f})")
-        axr.semilogx(fit.q * f, fit.residuals, lw=0.8)
+        axr.semilogx(q_from_invA(fit.q, q_unit), fit.residuals, lw=0.8)
     ax.set_ylabel("I(q)")
     ax.legend(fontsize=7)
     axr.axhline(0, color="k", lw=0.6)

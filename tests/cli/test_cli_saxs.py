@@ -171,3 +171,43 @@ def test_build_then_saxs_roundtrip(tmp_path):
     out = run("build", "tetrahedron", "--material", "CdSe", "--n", "6", "-o", path)
     assert out.returncode == 0 and "Cd56Se35" in out.stdout
     assert 'construction="tetrahedron material=CdSe n=6' in path.read_text().splitlines()[1]
+
+
+@pytest.fixture(scope="module")
+def cd56_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rt") / "cd56se35.xyz"
+    write_structure(path, tetrahedron("CdSe", 6))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cd56_profile_rg():
+    # the profile's own Rg from its slope at q -> 0: Rg^2 = -3 d ln I / d q^2
+    q0 = np.array([1e-3, 2e-3])
+    i0 = debye_intensity(tetrahedron("CdSe", 6), q0).intensity
+    return float(np.sqrt(-3 * np.log(i0[1] / i0[0]) / (q0[1] ** 2 - q0[0] ** 2)))
+
+
+@pytest.mark.parametrize("ext", [".csv", ".dat", ".h5", ".nxs"])
+@pytest.mark.parametrize("unit", ["A-1", "nm-1"])
+def test_saxs_output_round_trips_through_guinier(cd56_file, cd56_profile_rg, tmp_path, unit, ext):
+    out_file = tmp_path / f"profile{ext}"
+    out = run("saxs", cd56_file, "--q-unit", unit, "-o", out_file)
+    assert out.returncode == 0, out.stderr
+    out = run("guinier", out_file, "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    # a q unit read wrongly would give Rg off by a factor of 10
+    assert res["rg_A"] == pytest.approx(cd56_profile_rg, rel=0.01)
+    assert res["settings"]["q_unit_from"] == "file"
+    # the NXcanSAS writer always stores q in 1/A; the others keep --q-unit
+    assert res["q_unit_file"] == ("A-1" if ext == ".nxs" else unit)
+
+
+def test_saxs_text_header_states_q_unit_once(cd56_file, tmp_path):
+    path = tmp_path / "p.csv"
+    assert run("saxs", cd56_file, "--q-unit", "nm-1", "-o", path).returncode == 0
+    header = [ln for ln in path.read_text().splitlines() if ln.startswith("#")]
+    assert "# units: q [1/nm], I(q) [electrons^2 per cluster]" in header
+    assert header[-1].startswith("# q[1/nm]")
+    assert not any("1/A" in ln for ln in header)

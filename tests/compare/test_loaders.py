@@ -98,3 +98,44 @@ def test_columns_with_header_and_unit_in_header(tmp_path):
         f"{q:.3f} {100 * np.exp(-q):.4f} {1 + q:.3f}\n" for q in np.linspace(0.1, 3, 30))
     d = load_saxs(_write(tmp_path, text, "pyfai.dat"))
     assert d.meta["q_unit_file"] == "nm-1" and d.q[0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("header,unit", [
+    # the q unit of the column header wins over a unit mentioned elsewhere
+    ("# Rg fit over q = 0.0026..0.1709 1/A (qRg <= 1.3)\n# units: q [1/nm], I(q) [a.u.]\n# q[1/nm], I(q)\n",
+     "nm-1"),
+    ("# measured at 12 keV, beam 0.1 nm\n# Q (A^-1)  I  err\n", "A-1"),
+    ("# q in 1/nm\n", "nm-1"),
+    ("# I(q) [1/cm] against q\n# q[1/A] I\n", "A-1"),
+])
+def test_q_unit_from_the_q_column_only(tmp_path, header, unit):
+    body = "".join(f"{q:.3f} {100 * np.exp(-q):.4f}\n" for q in np.linspace(0.1, 3, 30))
+    d = load_saxs(_write(tmp_path, header + body, "h.dat"))
+    assert d.meta["q_unit_file"] == unit and d.meta["q_unit_from"] == "file"
+    assert d.q[0] == pytest.approx(0.1 * (0.1 if unit == "nm-1" else 1.0))
+
+
+def test_unit_mentioned_outside_the_q_column_is_not_taken(tmp_path):
+    text = "# Rg over q = 0.01..0.2 1/A\n# q I\n" + "".join(f"{q:.3f} {100 * np.exp(-q):.4f}\n"
+                                                           for q in np.linspace(0.1, 3, 30))
+    with pytest.raises(ClusterstructError, match="does not state the q unit"):
+        load_saxs(_write(tmp_path, text, "h.dat"))
+
+
+def test_conflicting_q_units_in_header(tmp_path):
+    text = "# q [1/A]\n# q[1/nm] I\n" + "".join(f"{q:.3f} {100 * np.exp(-q):.4f}\n" for q in np.linspace(0.1, 3, 30))
+    with pytest.raises(ClusterstructError, match="both 1/A and 1/nm"):
+        load_saxs(_write(tmp_path, text, "h.dat"))
+
+
+def test_clusterstruct_hdf5_layout(tmp_path):
+    import h5py
+    q = np.geomspace(0.1, 5, 40)
+    p = tmp_path / "prof.h5"
+    with h5py.File(p, "w") as fh:
+        fh.create_dataset("q", data=q)
+        fh.create_dataset("intensity", data=1e4 * np.exp(-(q * 0.8) ** 2 / 3))
+        fh.attrs["q_unit"] = "1/nm"
+    d = load_saxs(p)
+    assert d.meta["format"] == "hdf5" and d.meta["q_unit_file"] == "nm-1"
+    np.testing.assert_allclose(d.q, q / 10)

@@ -8,16 +8,12 @@ import numpy as np
 
 from .._atomicio import atomic_path, write_text_atomic
 from ..errors import ClusterstructError
-
-#: q unit name -> factor that converts a value in that unit to 1/A.
-Q_UNITS = {"A-1": 1.0, "nm-1": 0.1}
-_Q_UNIT_ALIASES = {"a-1": "A-1", "1/a": "A-1", "a^-1": "A-1", "invA": "A-1", "inva": "A-1",
-                   "nm-1": "nm-1", "1/nm": "nm-1", "nm^-1": "nm-1", "invnm": "nm-1"}
+from ..units import normalise_q_unit, q_from_invA, q_to_invA
 
 
 def q_unit(text):
-    """argparse type for --q-unit: 'A-1' or 'nm-1' (a few spellings accepted)."""
-    unit = _Q_UNIT_ALIASES.get(str(text).strip().lower()) or _Q_UNIT_ALIASES.get(str(text).strip())
+    """argparse type for --q-unit: 'A-1' or 'nm-1' (the spellings of :func:`clusterstruct.units.normalise_q_unit`)."""
+    unit = normalise_q_unit(text)
     if unit is None:
         import argparse
         raise argparse.ArgumentTypeError(f"unknown q unit {text!r}; use A-1 or nm-1")
@@ -39,20 +35,20 @@ def add_q_grid_options(parser, *, q_min=0.01, q_max=1.0, n_q=200):
 def q_grid(args):
     """The q grid in 1/A from --q-min/--q-max/--n-q or --q-file (given in --q-unit)."""
     from ..scattering import validate_q
-    factor = Q_UNITS[args.q_unit]
     if args.q_file:
         src = args.q_file
         q = load_columns(src, min_columns=1)[:, 0]
-        return validate_q(q * factor, source=src)
+        return validate_q(q_to_invA(q, args.q_unit), source=src)
     dmin, dmax = args._q_defaults
-    qmin = args.q_min * factor if args.q_min is not None else dmin
-    qmax = args.q_max * factor if args.q_max is not None else dmax
+    qmin = float(q_to_invA(args.q_min, args.q_unit)) if args.q_min is not None else dmin
+    qmax = float(q_to_invA(args.q_max, args.q_unit)) if args.q_max is not None else dmax
     if args.n_q < 1:
         raise ClusterstructError(f"--n-q must be >= 1, got {args.n_q}")
     if qmin <= 0:
         raise ClusterstructError(f"--q-min must be > 0, got {args.q_min}")
     if qmax < qmin or (qmax == qmin and args.n_q > 1):
-        raise ClusterstructError(f"--q-max ({qmax / factor:g}) must exceed --q-min ({qmin / factor:g})")
+        raise ClusterstructError(f"--q-max ({float(q_from_invA(qmax, args.q_unit)):g}) must exceed "
+                                 f"--q-min ({float(q_from_invA(qmin, args.q_unit)):g})")
     q = np.geomspace(qmin, qmax, args.n_q) if args.log_q else np.linspace(qmin, qmax, args.n_q)
     return validate_q(q, source="--q-min/--q-max")
 
@@ -102,6 +98,19 @@ def parse_element_values(items, option):
 def print_json(obj):
     json.dump(obj, sys.stdout, indent=2, default=_json_default)
     sys.stdout.write("\n")
+
+
+def finite_or_none(obj):
+    """A copy of ``obj`` (dicts, lists, tuples, arrays, numbers) with NaN and inf as None (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [finite_or_none(v) for v in obj.tolist()]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
 
 
 def _json_default(obj):

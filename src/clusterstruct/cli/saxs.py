@@ -1,6 +1,7 @@
 """clusterstruct saxs: Debye SAXS profile of a structure file."""
 
 from . import _common
+from ..units import Q_UNIT_LABELS, q_from_invA
 
 HELP = "Debye-formula SAXS profile I(q) of a structure file"
 
@@ -46,16 +47,15 @@ def run(args):
                            partials=args.partials, n_threads=args.threads,
                            allow_overlap=args.allow_overlap, check=False)
     sizes = structure_sizes(atoms, backend=args.backend)
-    factor = _common.Q_UNITS[args.q_unit]
-    q_out = prof.q / factor
-    unit_label = "1/A" if args.q_unit == "A-1" else "1/nm"
+    q_out = q_from_invA(prof.q, args.q_unit)
+    unit_label = Q_UNIT_LABELS[args.q_unit]
     g = sizes.get("guinier")
     settings = {k: prof.meta[k] for k in ("mode", "backend", "dr_A", "b_iso_A2", "form_factors",
                                           "debye_waller")}
     if args.json:
         out = {
             "structure": args.structure, "formula": formula(symbols), "n_atoms": len(atoms),
-            "q_unit": unit_label, "intensity_unit": prof.meta["intensity_unit"],
+            "q_unit": unit_label, "q_unit_name": args.q_unit, "intensity_unit": prof.meta["intensity_unit"],
             "q": q_out, "intensity": prof.intensity,
             "rg_number_A": sizes["rg_number_A"], "rg_electron_A": sizes["rg_electron_A"],
             "rg_guinier_A": g["rg_A"] if g else None,
@@ -64,20 +64,23 @@ def run(args):
         }
         if prof.partials:
             out["partials"] = prof.partials
+    # the q unit is stated once, on the lines that describe the q column ("units:" and the
+    # column names); every other q value in the header is written in the same unit
     header = [
         f"clusterstruct {__version__} saxs",
+        f"units: q [{unit_label}], I(q) [{prof.meta['intensity_unit']}]",
         f"structure: {args.structure}",
         f"composition: {formula(symbols)} ({len(atoms)} atoms)",
         f"Rg number-weighted: {sizes['rg_number_A']:.4f} A; electron-weighted (f(0)): "
         f"{sizes['rg_electron_A']:.4f} A",
     ]
     if g:
+        g_lo, g_hi = q_from_invA(g["q_range_invA"], args.q_unit)
         header.append(f"Rg Guinier fit of the computed profile: {g['rg_A']:.4f} A over q = "
-                      f"{g['q_range_invA'][0]:.4f}..{g['q_range_invA'][1]:.4f} 1/A (qRg <= 1.3)")
+                      f"{g_lo:.5g}..{g_hi:.5g} {unit_label} (q Rg <= 1.3)")
     header += [
         f"Dmax (largest centre-centre distance): {sizes['dmax_A']:.4f} A",
         "settings: " + "; ".join(f"{k}={v}" for k, v in settings.items()),
-        f"units: q [{unit_label}], I(q) [{prof.meta['intensity_unit']}]",
     ]
     names = [f"q[{unit_label}]", "I(q)"]
     columns = [q_out, prof.intensity]

@@ -35,6 +35,13 @@ noise      300 points                1000 points
 The +0.3 % floor is the curvature of a sphere's profile over the shortest
 window allowed (10 % decay, qRg ~ 0.55); the rest is noise.
 
+Warnings carried in the result (:mod:`clusterstruct.compare.guards`): q_max Rg
+above 1.3 (only possible with a larger ``qrg_max``), an Rg uncertainty larger
+than Rg, fewer than ``GUINIER_FEW_POINTS`` (10) points in the window, and, when
+the data give sigma, chi^2_red of the window (weights (I/sigma)^2 on ln I)
+outside its 99.8 % interval.  Without sigma the fit is unweighted and its
+uncertainties come from the scatter about the line, so no chi^2 test is made.
+
 Unified (Beaucage 1995, 1996), sasmodels ``unified_power_Rg`` convention
 ---------------------------------------------------------------------------
 I(q) = bkg + sum_i [ G_i exp(-q^2 Rg_i^2 / 3)
@@ -50,6 +57,14 @@ on noiseless Debye profiles (one level, no background), Rg relative to the
 profile's own Rg for fits up to q Rg = 1.0 / 1.5 / 2.0: Cd56Se35 tetrahedron
 +0.3 / +0.7 / +1.1 %; Cd20Se10 +0.4 / +0.8 / +1.3 %; a 147-atom ZnSe sphere
 +0.9 / +2.1 / +4.1 %.
+
+The unified model falls monotonically with q.  A curve that rises with q inside
+the fitted range beyond its noise (an interference or Bragg peak, found by
+:func:`clusterstruct.compare.guards.find_rise`) is fitted by whatever level can
+bend to it, and the Rg of that level is then not a particle size: the result
+carries a warning naming the rise.  Also warned: chi^2_red outside its 99.8 %
+interval, a parameter at a bound (Rg 0.5 or 5e4 A, P 1 or 6, background 0), an
+uncertainty larger than its value.
 """
 
 from dataclasses import dataclass, field
@@ -59,6 +74,12 @@ from scipy.special import erf
 
 from ..errors import ClusterstructError
 from ..scattering.sizes import SPHERE_D_OVER_RG, guinier_fit
+from .guards import bound_warnings, chi2_red_interval, chi2_warning, find_rise, uncertainty_warnings
+
+#: qRg limit of the Guinier approximation for compact particles.
+GUINIER_QRG_LIMIT = 1.3
+#: A Guinier window with fewer points than this is flagged.
+GUINIER_FEW_POINTS = 10
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,8 @@ class AutoGuinier:
     qrg_max: float
     d_sphere_A: float        # 2.582 Rg, the uniform-sphere diameter
     meta: dict = field(default_factory=dict)
+    chi2_red: float | None = None   # of the window; None without sigma
+    warnings: list = field(default_factory=list)
 
 
 def _quad_coef(x, y, w):
@@ -158,10 +181,35 @@ def guinier_auto(q, intensity, sigma=None, *, qrg_max=1.3, min_points=6, max_sta
         raise ClusterstructError(f"{source}: no Guinier region with q Rg <= {qrg_max}, at least "
                                  f"{min_points} points and a {100 * min_decay:.0f} % decay{hint}")
     _, start, end, fit, bias_rg = best
+    win = slice(start, end + 1)
+    chi2_red, dof, warn = None, max(1, fit.n_points - 2), []
+    if s is not None:
+        model = np.log(fit.i0) - q[win] ** 2 * fit.rg ** 2 / 3.0
+        r = (np.log(y[win]) - model) * y[win] / s[win]
+        chi2_red = float(r @ r / dof)
+    if fit.qrg_max > GUINIER_QRG_LIMIT:
+        warn.append(f"q_max Rg = {fit.qrg_max:.2f} exceeds {GUINIER_QRG_LIMIT}, the limit of the Guinier "
+                    f"approximation for compact particles (limit set to {qrg_max:g}): Rg is biased")
+    if fit.rg_err > fit.rg:
+        warn.append(f"Rg = {fit.rg:.4g} +- {fit.rg_err:.3g} A: the uncertainty is larger than Rg, the data "
+                    "do not determine a size")
+    if fit.n_points < GUINIER_FEW_POINTS:
+        warn.append(f"only {fit.n_points} points in the Guinier window (fewer than {GUINIER_FEW_POINTS}): "
+                    "the q grid barely samples the Guinier region")
+    if chi2_red is not None:
+        w = chi2_warning(chi2_red, dof)
+        if w:
+            warn.append("Guinier window: " + w)
     return AutoGuinier(rg_A=fit.rg, rg_err_A=fit.rg_err, i0=fit.i0, i0_err=fit.i0_err,
                        q_range_invA=fit.q_range, n_points=fit.n_points, qrg_max=fit.qrg_max,
                        d_sphere_A=SPHERE_D_OVER_RG * fit.rg,
-                       meta={"qrg_limit": qrg_max, "start_index": start, "estimated_curvature_bias_A": float(bias_rg)})
+                       meta={"qrg_limit": qrg_max, "min_points": min_points, "min_decay": min_decay,
+                             "start_index": start, "estimated_curvature_bias_A": float(bias_rg),
+                             "weights": ("(I/sigma)^2 on ln I" if s is not None else
+                                         "none (no sigma; errors from the scatter about the line)"),
+                             "dof": dof,
+                             "chi2_red_expected": list(chi2_red_interval(dof)) if s is not None else None},
+                       chi2_red=chi2_red, warnings=warn)
 
 
 def unified(q, levels, background=0.0):
@@ -185,6 +233,7 @@ class UnifiedFit:
     q_range_invA: tuple
     fitted: np.ndarray
     meta: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
 
 def unified_fit(q, intensity, sigma=None, *, levels=1, background=True, guess=None, source="data"):
@@ -267,11 +316,55 @@ def unified_fit(q, intensity, sigma=None, *, levels=1, background=True, guess=No
                     "P": pw, "P_err": e[3], "d_sphere_A": SPHERE_D_OVER_RG * rg})
     if not res.success:
         raise ClusterstructError(f"{source}: unified fit did not converge ({res.message})")
-    return UnifiedFit(levels=out, background=bkg, background_err=(err[-1] * scale if background else 0.0),
+    bkg_err = err[-1] * scale if background else 0.0
+    warn = _unified_warnings(q, y, sigma, out, bkg, bkg_err, background, lo, hi, chi2, dof)
+    return UnifiedFit(levels=out, background=bkg, background_err=bkg_err,
                       chi2_red=chi2, q_range_invA=(float(q[0]), float(q[-1])),
                       fitted=unified(q, lev, bkg),
-                      meta={"levels": levels, "weights": "sigma/I" if sigma is not None else "1% of I (no sigma)",
-                            "nfev": res.nfev})
+                      meta={"levels": levels, "background_fitted": bool(background),
+                            "weights": "sigma/I" if sigma is not None else "1% of I (no sigma)",
+                            "nfev": res.nfev, "dof": dof, "chi2_red_expected": list(chi2_red_interval(dof)),
+                            "bounds": {"rg_A": [float(np.exp(lo[1])), float(np.exp(hi[1]))],
+                                       "P": [lo[3], hi[3]], "background": [0.0, None] if background else None}},
+                      warnings=warn)
+
+
+def _unified_warnings(q, y, sigma, levels, bkg, bkg_err, background, lo, hi, chi2_red, dof):
+    warn = []
+    rise = find_rise(q, y, sigma)
+    if rise is not None:
+        qrg = ", ".join(f"{rise['q_low'] * lv['rg_A']:.2f}" for lv in levels)
+        where = (f"from q = {rise['q_low']:.4g} to {rise['q_high']:.4g} 1/A by {100 * rise['rise_rel']:.0f} % "
+                 f"({rise['z']:.0f} sigma)")
+        if all(rise["q_low"] * lv["rg_A"] > 3.0 for lv in levels):
+            warn.append(f"the data rise with q {where}, past the Guinier knee of every level (q Rg = {qrg} "
+                        "where the rise starts): the unified model cannot describe this peak, so the power "
+                        "law and chi2 are not meaningful; check the residuals")
+        else:
+            warn.append(f"the data rise with q {where} (q Rg = {qrg} where the rise starts): the fit is "
+                        "dominated by an interference or Bragg peak that the unified model cannot describe; "
+                        "the fitted Rg is then not a particle size (fit below the peak with --q-max, or "
+                        "model it: fit-saxs --structure-factor hs)")
+    values, bounds = {}, {}
+    for i, lv in enumerate(levels, 1):
+        tag = f"level {i} " if len(levels) > 1 else ""
+        values[f"{tag}Rg"] = lv["rg_A"]
+        bounds[f"{tag}Rg"] = (float(np.exp(lo[1])), float(np.exp(hi[1])))
+        values[f"{tag}P"] = lv["P"]
+        bounds[f"{tag}P"] = (lo[3], hi[3])
+    if background:
+        values["background"] = bkg
+        bounds["background"] = (0.0, np.inf)
+    warn += bound_warnings(values, bounds, refs={"background": float(np.max(y))})
+    for i, lv in enumerate(levels, 1):
+        tag = f"level {i} " if len(levels) > 1 else ""
+        keys = {"G": ("G", "G_err"), "Rg": ("rg_A", "rg_err_A"), "B": ("B", "B_err"), "P": ("P", "P_err")}
+        warn += uncertainty_warnings({f"{tag}{k}": lv[v] for k, (v, _) in keys.items()},
+                                     {f"{tag}{k}": lv[e] for k, (_, e) in keys.items()})
+    w = chi2_warning(chi2_red, dof, sigma_assumed=sigma is None)
+    if w:
+        warn.append(w)
+    return warn
 
 
 def hard_sphere_sq(q, radius, volfraction):

@@ -15,13 +15,23 @@ I_fit(q) = scale * <P(q s)>_s * S_HS(q; R_hs, phi) + shell * exp(-q^2 Rg_shell^2
   of undiluted samples (optional).
 * A smooth Guinier-shaped term for solvent/ligand-shell scattering (optional).
 
-``scale`` and ``background`` enter linearly and are solved exactly (weighted
-linear least squares) for every trial of the nonlinear parameters; the
+``scale`` and ``background`` enter linearly and are solved exactly, with
+``scale >= 0`` (:func:`clusterstruct.compare.linear.fit_scale_background`, the
+same solve the screening uses), for every trial of the nonlinear parameters; the
 nonlinear ones (zoom, size_sigma, R_hs, phi, shell, Rg_shell) by
 scipy.optimize.least_squares.  Weights: 1/sigma when the data have sigma, else
 1/(0.01 I) and the result says so.  Uncertainties: from the Jacobian of all
 parameters at the optimum, scaled by the reduced chi^2 (sigma given) or used
-as is.
+as is; a scale held at 0 gets no uncertainty (NaN).
+
+Warnings
+--------
+:class:`SaxsFit` carries ``warnings`` (see :mod:`clusterstruct.compare.guards`):
+chi^2_red outside its 99.8 % interval for the degrees of freedom (noting when sigma
+was assumed), scale held at 0, a nonlinear parameter at a bound, an uncertainty
+larger than its value, no convergence.  ``meta`` records every setting used: weights,
+structure factor, refined parameters and their bounds, the q range in 1/A and in the
+data file's unit, the q unit and where it came from.
 """
 
 from dataclasses import dataclass, field
@@ -30,7 +40,10 @@ import warnings
 import numpy as np
 
 from ..errors import ClusterstructError
+from ..units import q_from_invA
 from .analysis import hard_sphere_sq
+from .guards import bound_warnings, chi2_red_interval, chi2_warning, uncertainty_warnings
+from .linear import fit_scale_background
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(7)
 _GH_W = _GH_W / _GH_W.sum()
@@ -48,24 +61,51 @@ class SaxsFit:
     residuals: np.ndarray  # (data - fit) / sigma
     q: np.ndarray
     meta: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)   # plain-language reasons to doubt the fit
 
 
 class ProfileModel:
-    """A candidate's Debye profile on an extended q grid, interpolated in log-log."""
+    """A candidate's Debye profile: exact at the data's q, interpolated for zoom and sizes.
+
+    With zoom = 1 and no size distribution the profile is the Debye sum evaluated at the
+    requested q themselves (cached per q array), so a scale-and-background fit gives the
+    same chi^2 as screening, which evaluates the same sum at the same q.  Zoomed or
+    size-averaged profiles come from a log-log cubic spline of the profile on an extended
+    grid.
+    """
 
     def __init__(self, atoms, q_min, q_max, *, name=None, n=400, b_iso=None):
         from ..scattering import debye_intensity
         from ..io import formula
         lo, hi = max(q_min / 2.0, 1e-4), q_max * 2.0
         self.grid = np.geomspace(lo, hi, n)
+        self._atoms, self._b_iso, self._exact = atoms, b_iso, {}
         prof = debye_intensity(atoms, self.grid, b_iso=b_iso)
         self.log_i = np.log(prof.intensity)
         self.name = name or atoms.info.get("name") or formula(atoms.get_chemical_symbols())
         from scipy.interpolate import CubicSpline
         self._spline = CubicSpline(np.log(self.grid), self.log_i)
 
-    def __call__(self, q, zoom=1.0, size_sigma=0.0):
+    def exact(self, q):
+        """The Debye sum at ``q`` itself (cached per q array)."""
+        from ..scattering import debye_intensity
         q = np.asarray(q, float)
+        key = q.tobytes()
+        if key not in self._exact:
+            self._exact[key] = debye_intensity(self._atoms, q, b_iso=self._b_iso).intensity
+        return self._exact[key]
+
+    def __call__(self, q, zoom=None, size_sigma=None):
+        """Profile at ``q``; exact when neither ``zoom`` nor ``size_sigma`` is given (None).
+
+        A refined zoom always goes through the spline (also at zoom = 1), so the profile
+        is smooth in the fit parameters.
+        """
+        q = np.asarray(q, float)
+        if zoom is None and size_sigma is None:
+            return self.exact(q)
+        zoom = 1.0 if zoom is None else zoom
+        size_sigma = 0.0 if size_sigma is None else size_sigma
         if size_sigma <= 0:
             return np.exp(self._spline(np.log(q * zoom)))
         out = np.zeros_like(q)
@@ -133,7 +173,7 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
 
     def shape(p):
         d = dict(zip(names, p))
-        base = model(q, d.get("zoom", 1.0), d.get("size_sigma", 0.0))
+        base = model(q, d.get("zoom"), d.get("size_sigma"))
         if structure_factor == "hs":
             base = base * hard_sphere_sq(q, d["hs_radius"], d["hs_volfraction"])
         extra = d.get("shell", 0.0) * np.exp(-(q * d.get("shell_rg", 1.0)) ** 2 / 3) if "shell" in d else 0.0
@@ -141,47 +181,79 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
 
     def linear(p):
         base, extra = shape(p)
-        A = np.vstack([base / sig, 1 / sig]).T
-        coef, *_ = np.linalg.lstsq(A, (y - extra) / sig, rcond=None)
-        return coef, base, extra
+        lin = fit_scale_background(base, y - extra, sig)
+        return lin, base, extra
 
     def resid(p):
-        coef, base, extra = linear(p)
-        return (coef[0] * base + coef[1] + extra - y) / sig
+        lin, base, extra = linear(p)
+        return (lin.scale * base + lin.background + extra - y) / sig
 
     if names:
         res = least_squares(resid, np.clip(p0, lo + 1e-12, hi - 1e-12), bounds=(lo, hi), x_scale="jac",
                             max_nfev=3000)
         p = res.x
         converged = bool(res.success)
+        status = res.message
     else:
-        p, converged = p0, True
-    coef, base, extra = linear(p)
-    fitted = coef[0] * base + coef[1] + extra
+        p, converged, status = p0, True, "linear solve"
+    lin, base, extra = linear(p)
+    fitted = lin.scale * base + lin.background + extra
     r = (y - fitted) / sig
     chi2 = float((r ** 2).sum())
     dof = max(1, len(q) - n_par)
-    # uncertainties from the full Jacobian (linear parameters included)
-    allp = np.concatenate([coef, p])
+    # uncertainties from the full Jacobian (linear parameters included); a scale held at
+    # its bound 0 is not a free parameter there, so its column is left out
+    allp = np.concatenate([[lin.scale, lin.background], p])
 
     def full(pp):
         c, rest = pp[:2], pp[2:]
         b, e = shape(rest)
         return (c[0] * b + c[1] + e - y) / sig
     jac = _num_jac(full, allp)
+    free = np.ones(len(allp), bool)
+    free[0] = not lin.scale_at_bound
+    err = np.full(len(allp), np.nan)
     try:
-        cov = np.linalg.pinv(jac.T @ jac) * (chi2 / dof)
-        err = np.sqrt(np.clip(np.diag(cov), 0, None))
+        cov = np.linalg.pinv(jac[:, free].T @ jac[:, free]) * (chi2 / dof)
+        err[free] = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
-        err = np.full(len(allp), np.nan)
+        pass
     pnames = ["scale", "background"] + names
+    params = dict(zip(pnames, map(float, allp)))
+    errors = dict(zip(pnames, map(float, err)))
+    fit_warnings = _fit_warnings(params, errors, names, lo, hi, lin, chi2 / dof, dof, s is None, converged,
+                                 status, float(np.max(y)))
     if not converged:
         warnings.warn(f"{data.name} vs {model.name}: fit did not converge", RuntimeWarning, stacklevel=2)
+    unit = data.meta.get("q_unit_file", "A-1")
     return SaxsFit(structure=model.name, chi2=chi2, chi2_red=chi2 / dof, n_points=len(q),
-                   params=dict(zip(pnames, map(float, allp))), errors=dict(zip(pnames, map(float, err))),
-                   fitted=fitted, residuals=r, q=q,
+                   params=params, errors=errors, fitted=fitted, residuals=r, q=q,
                    meta={"weights": weights_note, "structure_factor": structure_factor or "none",
-                         "converged": converged, "data": data.name})
+                         "converged": converged, "data": data.name, "dof": dof,
+                         "refined": ["scale", "background"] + names,
+                         "bounds": {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi)},
+                         "q_range_invA": [float(q[0]), float(q[-1])],
+                         "q_range_file_unit": [float(v) for v in q_from_invA([q[0], q[-1]], unit)],
+                         "q_unit_file": unit, "q_unit_from": data.meta.get("q_unit_from", "caller"),
+                         "chi2_red_expected": list(chi2_red_interval(dof))},
+                   warnings=fit_warnings)
+
+
+def _fit_warnings(params, errors, names, lo, hi, lin, chi2_red, dof, sigma_assumed, converged, status, y_max):
+    out = []
+    if not converged:
+        out.append(f"the fit did not converge ({status})")
+    if lin.scale_at_bound:
+        out.append("scale held at its bound 0: the best unconstrained scale is negative, so the model "
+                   "does not describe the data (the fit is background only)")
+    out += bound_warnings({n: params[n] for n in names}, {n: (a, b) for n, a, b in zip(names, lo, hi)},
+                          refs={"shell": y_max})
+    unc_names = [n for n in params if not (n == "scale" and lin.scale_at_bound)]
+    out += uncertainty_warnings(params, errors, unc_names)
+    w = chi2_warning(chi2_red, dof, sigma_assumed=sigma_assumed)
+    if w:
+        out.append(w)
+    return out
 
 
 def _num_jac(f, p, rel=1e-6):
@@ -196,7 +268,8 @@ def _num_jac(f, p, rel=1e-6):
 
 
 def rank_candidates(structures, measured, *, names=None, refine=("scale", "background"),
-                    structure_factor=None, q_min=None, q_max=None, absorption_peak_nm=None):
+                    structure_factor=None, q_min=None, q_max=None, absorption_peak_nm=None,
+                    optics_model=None):
     """Fit every candidate to every measured curve and rank them (best first).
 
     Parameters
@@ -204,16 +277,22 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
     structures : sequence of ase.Atoms
     measured : SaxsData or sequence of SaxsData
     absorption_peak_nm : float, optional
-        Measured first-exciton peak: each candidate's predicted peak (default
-        optics model) and residual are reported beside the SAXS score.
+        Measured first-exciton peak: each candidate's predicted peak
+        (:func:`clusterstruct.observables.predict_peak` with ``optics_model``, shape
+        "auto") and residual are reported beside the SAXS score.
+    optics_model : str, optional
+        Optics model of the prediction (default: the material's default model).
 
     Returns
     -------
     list of dict, best first: structure, chi2_red (mean over curves), per-curve
     fits, scale, background, sizes (Rg number-weighted, Guinier Rg of the
-    model, Dmax), rank, and the absorption comparison when asked.
+    model, Dmax), warnings (of every per-curve fit, prefixed by the curve's
+    name when there are several), rank, and the absorption comparison when asked.
     """
     from ..scattering import structure_sizes
+    from ..observables import check_model
+    check_model(optics_model)
     measured = [measured] if hasattr(measured, "q") else list(measured)
     if not measured:
         raise ClusterstructError("rank_candidates needs at least one measured curve")
@@ -229,17 +308,16 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
         row = {"structure": model.name, "chi2_red": float(np.mean([f.chi2_red for f in fits])),
                "scale": fits[0].params["scale"], "background": fits[0].params["background"],
                "rg_number_A": sizes["rg_number_A"], "rg_guinier_model_A": sizes["guinier"]["rg_A"],
-               "dmax_A": sizes["dmax_A"], "fits": fits}
+               "dmax_A": sizes["dmax_A"], "fits": fits,
+               "warnings": [w if len(fits) == 1 else f"{f.meta['data']}: {w}" for f in fits for w in f.warnings]}
         if absorption_peak_nm is not None:
+            from ..observables import predict_peak
             try:
-                from ..optics import predict
-                from ..optics.compare import material_of, structure_size
-                material, x = material_of(atoms)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    est = predict(structure_size(atoms), material, x=x)
-                row.update({"peak_pred_nm": est.peak_nm, "peak_unc_nm": float(est.uncertainty_nm),
-                            "peak_residual_nm": est.peak_nm - float(absorption_peak_nm)})
+                est = predict_peak(atoms, model=optics_model, warn=False)
+                row.update({"peak_pred_nm": float(est.peak_nm), "peak_unc_nm": float(est.uncertainty_nm),
+                            "peak_residual_nm": float(est.peak_nm) - float(absorption_peak_nm),
+                            "peak_model": est.model, "peak_shape": est.meta["shape"],
+                            "peak_unc_basis": est.meta["error_basis"]["basis"]})
             except ClusterstructError as exc:
                 row["peak_note"] = str(exc)
         rows.append(row)

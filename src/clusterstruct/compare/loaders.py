@@ -3,9 +3,15 @@
 Formats
 -------
 columns     q, I[, sigma[, dq]] text (Fit2D/pyFAI/beamline .dat, .txt, .csv, ISIS
-            COLETTE ASCII): the largest block of consecutive numeric rows with the
-            same number of columns is the data; header, comment and count lines
-            are skipped.  The q unit must be given (files rarely say).
+            COLETTE ASCII, ``clusterstruct saxs -o``): the largest block of
+            consecutive numeric rows with the same number of columns is the data;
+            header, comment and count lines are skipped.  The q unit is read only
+            from header text that names the q column's unit, i.e. a unit written
+            right after "q" ("# q[1/nm] I(q)", "# units: q [1/A], ...",
+            "q_nm^-1", "Q (A^-1)", "q in 1/nm"); other comments that happen to
+            mention a unit ("... over q = 0.003..0.17 1/A") are ignored.  Two
+            such statements that disagree are an error.  Files rarely say: then
+            the q unit must be given.
 pdh         Anton Paar SAXSess PDH: 5 header lines (the third starts with the
             number of points), then q, I, sigma; the XML trailer's X unit
             ("n_m^-1", "A^-1") gives the q unit when present.
@@ -13,6 +19,9 @@ cansas-xml  canSAS 1D XML (SASroot/SASentry/SASdata/Idata with Q, I, Idev,
             Qdev); q unit from the Q element's ``unit`` attribute.
 nxcansas    NXcanSAS HDF5 (NXentry/NXdata with signal I, axis Q); q unit
             from the Q dataset's ``units`` attribute.
+hdf5        the HDF5 file of ``clusterstruct saxs -o x.h5``: datasets ``q``,
+            ``intensity`` (optional ``sigma``) at the root, q unit from the file
+            attribute ``q_unit``.
 
 The q unit of the file wins when the file states one; if it disagrees with an
 explicit ``q_unit`` argument the loader raises (one of them is wrong).  If the
@@ -33,14 +42,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from ..errors import ClusterstructError
+from ..units import Q_UNITS, normalise_q_unit
 
-Q_FACTORS = {"A-1": 1.0, "nm-1": 0.1}
-_UNIT_WORDS = {
-    "1/angstrom": "A-1", "1/a": "A-1", "a^-1": "A-1", "a-1": "A-1", "angstrom^-1": "A-1", "1/ang": "A-1",
-    "a^{-1}": "A-1", "1/nm": "nm-1", "nm^-1": "nm-1", "nm-1": "nm-1", "n_m^-1": "nm-1", "1/nanometer": "nm-1",
-    "nanometer^-1": "nm-1", "nm^{-1}": "nm-1",
-}
-FORMATS = ("auto", "columns", "pdh", "cansas-xml", "nxcansas")
+FORMATS = ("auto", "columns", "pdh", "cansas-xml", "nxcansas", "hdf5")
 
 
 class DataWarning(UserWarning):
@@ -62,16 +66,6 @@ class SaxsData:
         return self.meta.get("source", "data")
 
 
-def normalise_unit(text):
-    """'1/angstrom', 'n_m^-1', 'A-1', ... -> 'A-1' or 'nm-1' (None if not recognised)."""
-    if text is None:
-        return None
-    t = str(text).strip()
-    if t in Q_FACTORS:
-        return t
-    return _UNIT_WORDS.get(t.lower().replace(" ", ""))
-
-
 def load_saxs(path, *, q_unit=None, format="auto", min_points=5):
     """Read a measured 1-D curve.
 
@@ -80,7 +74,7 @@ def load_saxs(path, *, q_unit=None, format="auto", min_points=5):
     path : str
     q_unit : {"A-1", "nm-1"}, optional
         Unit of q in the file; required when the file does not state it.
-    format : {"auto", "columns", "pdh", "cansas-xml", "nxcansas"}
+    format : {"auto", "columns", "pdh", "cansas-xml", "nxcansas", "hdf5"}
     min_points : int
         Fewer valid points than this is an error.
 
@@ -93,15 +87,15 @@ def load_saxs(path, *, q_unit=None, format="auto", min_points=5):
         raise ClusterstructError(f"{src}: no such file")
     if os.path.getsize(src) == 0:
         raise ClusterstructError(f"{src}: file is empty")
-    if q_unit is not None and normalise_unit(q_unit) is None:
+    if q_unit is not None and normalise_q_unit(q_unit) is None:
         raise ClusterstructError(f"{src}: unknown q unit {q_unit!r}; use A-1 or nm-1")
-    q_unit = normalise_unit(q_unit)
+    q_unit = normalise_q_unit(q_unit)
     if format not in FORMATS:
         raise ClusterstructError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     if format == "auto":
         format = _sniff(src)
     reader = {"columns": _read_columns, "pdh": _read_pdh, "cansas-xml": _read_cansas_xml,
-              "nxcansas": _read_nxcansas}[format]
+              "nxcansas": _read_nxcansas, "hdf5": _read_hdf5}[format]
     try:
         cols, file_unit, extra = reader(src)
     except ClusterstructError:
@@ -121,7 +115,9 @@ def _sniff(src):
     with open(src, "rb") as fh:
         head = fh.read(512)
     if head.startswith(b"\x89HDF"):
-        return "nxcansas"
+        import h5py
+        with h5py.File(src, "r") as fh:
+            return "hdf5" if "q" in fh and "intensity" in fh else "nxcansas"
     if ext == ".pdh":
         return "pdh"
     if ext == ".xml" or b"<SASroot" in head:
@@ -130,9 +126,9 @@ def _sniff(src):
 
 
 def _numeric_blocks(lines):
-    """Consecutive numeric rows with the same number of columns: list of lists of rows."""
-    blocks, cur, width = [], [], None
-    for line in lines:
+    """Consecutive numeric rows with the same number of columns: list of (first line index, rows)."""
+    blocks, cur, width, first = [], [], None, 0
+    for k, line in enumerate(lines):
         s = line.strip()
         parts = s.replace(",", " ").replace(";", " ").split() if s else []
         try:
@@ -141,26 +137,39 @@ def _numeric_blocks(lines):
             vals = None
         if vals is None or len(vals) < 2 or (width is not None and len(vals) != width):
             if cur:
-                blocks.append(cur)
-            cur, width = ([vals], len(vals)) if vals is not None and len(vals) >= 2 else ([], None)
+                blocks.append((first, cur))
+            cur, width, first = (([vals], len(vals), k) if vals is not None and len(vals) >= 2
+                                 else ([], None, k + 1))
             continue
         cur.append(vals)
         width = len(vals)
     if cur:
-        blocks.append(cur)
+        blocks.append((first, cur))
     return blocks
 
 
+# a unit written right after the name of the q column: "q[1/nm]", "q (1/A)", "q_nm^-1",
+# "q in 1/nm", "q unit: A-1", "units: q [1/A]"; "q = 0.01..0.2 1/A" does not match
+_Q_UNIT_IN_HEADER = re.compile(
+    r"(?<![a-z0-9(])q(?![a-z0-9])[ \t_]*(?:\[|\(|\bin\b|units?\b\s*[:=]?|[:=])?[ \t_]*"
+    r"(1/nm|nm\^?\{?-1\}?|1/(?:a|å|angstroms?|ang)\b|(?:a|å|angstrom)\^?\{?-1\}?)")
+
+
 def _unit_from_header(lines):
-    for line in lines[:40]:
-        low = line.lower()
-        if "q" not in low:
-            continue
-        m = re.search(r"(1/nm|nm\^?-1|nm-1|1/a(?:ngstrom)?\b|a\^?-1|å\^?-1|1/å)", low)
-        if m:
-            word = m.group(1).replace("å", "a")
-            return normalise_unit(word) or ("nm-1" if "nm" in word else "A-1")
-    return None
+    """q unit stated for the q column in header lines, or None; conflicting statements raise.
+
+    Returns (unit, line) with the header line it was read from.
+    """
+    found = {}
+    for line in lines:
+        low = line.strip().lstrip("#;!%").strip().lower()
+        for m in _Q_UNIT_IN_HEADER.finditer(low):
+            unit = "nm-1" if "nm" in m.group(1) else "A-1"
+            found.setdefault(unit, line.strip())
+    if len(found) > 1:
+        raise ClusterstructError("the header gives the q column in both 1/A and 1/nm ("
+                                 + " | ".join(found.values()) + "); correct the header")
+    return next(iter(found.items()), (None, None))
 
 
 def _read_columns(src):
@@ -169,9 +178,14 @@ def _read_columns(src):
     blocks = _numeric_blocks(lines)
     if not blocks:
         raise ClusterstructError(f"{src}: no numeric data found")
-    data = np.array(max(blocks, key=len), dtype=float)
-    header = [ln for ln in lines if ln.strip() and not ln.strip()[0].isdigit()]
-    return data[:, :4], _unit_from_header(header), {}
+    first, rows = max(blocks, key=lambda b: len(b[1]))
+    data = np.array(rows, dtype=float)
+    header = [ln for ln in lines[:first] if ln.strip() and not ln.strip()[0].isdigit()]
+    try:
+        unit, line = _unit_from_header(header)
+    except ClusterstructError as exc:
+        raise ClusterstructError(f"{src}: {exc}") from None
+    return data[:, :4], unit, ({"q_unit_header": line} if line else {})
 
 
 def _read_pdh(src):
@@ -194,7 +208,7 @@ def _read_pdh(src):
     text = "".join(lines[5 + n:])
     m = re.search(r'<column key="X">.*?<value key="unit">([^<]+)</value>', text, re.S)
     if m:
-        unit = normalise_unit(m.group(1))
+        unit = normalise_q_unit(m.group(1))
     return np.array(rows, float), unit, {"title": lines[0].strip()}
 
 
@@ -212,7 +226,7 @@ def _read_cansas_xml(src):
         ii.append(float(vals["I"].text))
         ee.append(float(vals["Idev"].text) if "Idev" in vals else np.nan)
         dq.append(float(vals["Qdev"].text) if "Qdev" in vals else np.nan)
-        unit = unit or normalise_unit(vals["Q"].get("unit"))
+        unit = unit or normalise_q_unit(vals["Q"].get("unit"))
     if not qs:
         raise ClusterstructError(f"{src}: no Idata points in canSAS XML")
     cols = [qs, ii]
@@ -253,7 +267,25 @@ def _read_nxcansas(src):
         units = units.decode() if isinstance(units, bytes) else units
         i_units = g["I"].attrs.get("units", None)
         i_units = i_units.decode() if isinstance(i_units, bytes) else i_units
-        return np.array(cols).T, normalise_unit(units), {"entry": data_group, "intensity_unit": i_units}
+        return np.array(cols).T, normalise_q_unit(units), {"entry": data_group, "intensity_unit": i_units}
+
+
+def _read_hdf5(src):
+    import h5py
+    with h5py.File(src, "r") as fh:
+        if "q" not in fh or "intensity" not in fh:
+            raise ClusterstructError(f"{src}: no root datasets 'q' and 'intensity' (clusterstruct saxs HDF5)")
+        cols = [np.asarray(fh["q"][()], float).ravel(), np.asarray(fh["intensity"][()], float).ravel()]
+        if "sigma" in fh:
+            cols.append(np.asarray(fh["sigma"][()], float).ravel())
+        units = fh.attrs.get("q_unit", None)
+        units = units.decode() if isinstance(units, bytes) else units
+        unit = normalise_q_unit(units)
+        if units is not None and unit is None:
+            raise ClusterstructError(f"{src}: unknown q unit {units!r} in the file attribute q_unit")
+        i_units = fh.attrs.get("intensity_unit", None)
+        i_units = i_units.decode() if isinstance(i_units, bytes) else i_units
+        return np.array(cols).T, unit, {"intensity_unit": i_units}
 
 
 def _clean(src, cols, unit, unit_from, fmt, extra, min_points):
@@ -289,7 +321,7 @@ def _clean(src, cols, unit, unit_from, fmt, extra, min_points):
     if len(dup):
         raise ClusterstructError(f"{src}: duplicate q values (first at q = {q[dup[0]]:g} {unit}); "
                                  "merge or remove them")
-    f = Q_FACTORS[unit]
+    f = Q_UNITS[unit]
     meta = {"source": src, "format": fmt, "q_unit_file": unit, "q_unit_from": unit_from,
             "n_points_file": n0, "n_dropped": n_bad, **extra}
     return SaxsData(q * f, inten, sigma, dq * f if dq is not None else None, meta)
