@@ -46,6 +46,33 @@ def test_fit_pdf_json_and_plot(tmp_path):
     res = json.loads(out.stdout)
     assert res["rw"] < 0.11 and {"scale", "zoom", "uiso_Cd", "uiso_Se", "delta2"} <= set(res["params"])
     assert (tmp_path / "fit.png").stat().st_size > 1000
+    # the README's figure: Rw 0.099 over 1.5-20 A (fit values do not depend on how dof is counted)
+    assert res["rw"] == pytest.approx(0.099, abs=5e-4)
+    # 1851 points on 0.01 A, but (20 - 1.5) A x 20 / pi = 117.8 independent ones; 5 parameters
+    assert res["n_points"] == 1851 and res["n_parameters"] == 5
+    assert res["n_independent"] == pytest.approx(18.5 * 20 / np.pi) and res["dof"] == pytest.approx(18.5 * 20 / np.pi - 5)
+    assert res["nyquist_spacing_A"] == pytest.approx(np.pi / 20)
+    s = res["settings"]
+    assert s["qdamp"] == {"value": 0.06, "source": "argument"} and s["qbroad"] == {"value": 0.0, "source": "default"}
+    assert s["rmin"] == {"value": 1.5, "source": "default"} and s["rstep"]["source"] == "data"
+    # this file states no Qbroad: the default is flagged, in the JSON and on stderr
+    assert any("Qbroad is neither" in w for w in res["warnings"]) and "warning: Qbroad is neither" in out.stderr
+    assert not any("Qdamp" in w for w in res["warnings"])
+
+
+def test_fit_pdf_flags_a_missing_qdamp():
+    """CdSe-4.gr states Qmin and Qmax but no Qdamp or Qbroad (like every file in
+    tests/data/diffpy-cmi): fit-pdf takes the Q window from the header, uses Qdamp = 0 and says so."""
+    gr = os.path.join(HERE, "..", "data", "diffpy-cmi", "CdSe-4.gr")
+    out = run("fit-pdf", STRUCT, gr, "--rmax", "6")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "qmin 1 (file header), qmax 19 (file header), qdamp 0 (default), qbroad 0 (default), " \
+           "rmin 1.5 (default), rmax 6 (argument), rstep 0.01 (data), r_range 0-50 A (data)" in text
+    # (6 - 1.5) A x 19 / pi = 27.2 independent points, 5 parameters
+    assert "N = 451, independent N_ind = 27.2 (Nyquist spacing pi/Qmax = 0.165 A), 5 parameters, dof = 22.2" in text
+    assert "WARNING: Qdamp is neither in the file header nor given: 0 used" in text
+    assert "WARNING: Qbroad is neither in the file header nor given: 0 used" in text
 
 
 @pytest.mark.parametrize("args,message", [
@@ -67,14 +94,19 @@ def test_fit_pdf_bad_file(tmp_path):
 
 def test_pdf_size_on_measured_nanoparticles(tmp_path):
     """CdSe-4.gr (diffpy-cmi nanoparticle series): wurtzite envelope fit; the diameter found
-    over 1.5-40 A is 33.2 +- 0.5 A with Rw 0.28 (scan of 10-58 A in the example; here a
-    coarse scan around it)."""
+    over 1.5-40 A is 33 +- 2 A with Rw 0.28 (scan of 10-58 A in the example; here a
+    coarse scan around it).  The +- counts (40 - 1.5) x 19 / pi = 232.8 independent points."""
     gr = os.path.join(HERE, "..", "data", "diffpy-cmi", "CdSe-4.gr")
     out = run("pdf-size", gr, "--material", "CdSe", "--qdamp", "0.058", "--sizes", "25:41:5", "--json",
               "--plot", tmp_path / "size.png")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
-    assert 31.0 < res["diameter_A"] < 35.5 and res["diameter_error_A"] < 1.5
+    assert 31.0 < res["diameter_A"] < 35.5 and 1.2 < res["diameter_error_A"] < 3.5   # 0.5 A x sqrt(3845 / 226.8)
+    assert res["n_independent"] == pytest.approx(38.5 * 19 / np.pi) and res["n_parameters"] == 6
+    assert res["settings"]["qdamp"] == {"value": 0.058, "source": "argument"}
+    assert res["settings"]["qmax"] == {"value": 19.0, "source": "file header"}
+    assert res["settings"]["rmax"] == {"value": 40.0, "source": "default"}
+    assert not any("Qdamp" in w for w in res["warnings"]) and any("Qbroad" in w for w in res["warnings"])
     assert res["rw"] < 0.30 and res["model"] == "CdSe wurtzite"
     assert len(res["scan"]["rw"]) == 4 and "ordered core" in res["diameter_definition"]
     assert (tmp_path / "size.png").stat().st_size > 1000

@@ -4,16 +4,22 @@ from . import _common
 from ..errors import ClusterstructError
 
 
-def _pdf_options(p, data=False):
+def _pdf_options(p, data=False, rmax=20.0):
     p.add_argument("--qmin", type=float, default=None if data else 1.0, help="Qmin of the transform [1/A]")
     p.add_argument("--qmax", type=float, default=None if data else 20.0, help="Qmax [1/A]")
-    p.add_argument("--qdamp", type=float, default=None if data else 0.0, help="instrument damping [1/A]")
+    p.add_argument("--qdamp", type=float, default=None if data else 0.0,
+                   help="instrument damping [1/A]" + (" (default from the file header, else 0 with a warning)"
+                                                      if data else ""))
     p.add_argument("--qbroad", type=float, default=None if data else 0.0,
-                   help="Q broadening [1/A]" + (" (held fixed; default from the file header, else 0)" if data else ""))
+                   help="Q broadening [1/A]" + (" (held fixed; default from the file header, else 0 with a warning)" if data else ""))
     p.add_argument("--delta2", type=float, default=None if data else 0.0, help="correlated motion [A^2]")
     p.add_argument("--uiso", nargs="+", metavar="El=U", help="Uiso per element [A^2] (default 0.005)")
-    p.add_argument("--rmin", type=float, default=1.5 if data else 0.01, help="[A]")
-    p.add_argument("--rmax", type=float, default=20.0 if data else None, help="[A] (default Dmax + 5)")
+    if data:
+        p.add_argument("--rmin", type=float, default=None, help="start of the fit range [A] (default 1.5)")
+        p.add_argument("--rmax", type=float, default=None, help=f"end of the fit range [A] (default {rmax:g})")
+    else:
+        p.add_argument("--rmin", type=float, default=0.01, help="[A]")
+        p.add_argument("--rmax", type=float, default=None, help="[A] (default Dmax + 5)")
     p.add_argument("--json", action="store_true")
 
 
@@ -31,7 +37,11 @@ def add_parser(sub):
 
     f = sub.add_parser("fit-pdf", help="refine a structure against a measured PDF (.gr)",
                        description="Refine scale, zoom, Uiso per element and delta2 against a measured G(r); "
-                                   "report Rw and the refined values. Q window from the file header unless given.")
+                                   "report Rw and the refined values. Q window from the file header unless given. "
+                                   "Prints every setting used with its origin (file header, argument, default), "
+                                   "the independent points (Nyquist spacing pi/Qmax) the +- values count, "
+                                   "and warnings (Qdamp/Qbroad defaulted to 0, parameter at a bound, "
+                                   "+- above the value, not converged, Rw > 0.30).")
     f.add_argument("structure")
     f.add_argument("data")
     _pdf_options(f, data=True)
@@ -44,7 +54,8 @@ def add_parser(sub):
                        description="Fit a bulk crystal damped by the characteristic function of a sphere of "
                                    "diameter D (diffpy's psize) to a measured G(r): scan D, then refine it with "
                                    "scale, zoom, Uiso per element and delta2. D is the diameter of the ordered "
-                                   "core. Q window from the file header unless given.")
+                                   "core. Q window from the file header unless given. Settings, independent points and "
+                                   "warnings reported as by fit-pdf.")
     z.add_argument("data")
     z.add_argument("--material", required=True, help="e.g. CdSe, CdS, ZnSe")
     z.add_argument("--lattice", default="wurtzite", help="wurtzite or zincblende (default wurtzite)")
@@ -52,8 +63,7 @@ def add_parser(sub):
     stack.add_argument("--cubic-fraction", type=float, help="faulted stacking: fraction of cubic layers (0-1)")
     stack.add_argument("--stacking", help="faulted stacking given as A/B/C letters, e.g. ABCAB")
     z.add_argument("--seed", type=int, default=0, help="seed of the random faults (default 0)")
-    _pdf_options(z, data=True)
-    z.set_defaults(rmax=40.0)
+    _pdf_options(z, data=True, rmax=40.0)
     z.add_argument("--sizes", default="10:61:3", metavar="START:STOP:STEP",
                    help="diameters to scan [A] (default 10:61:3)")
     z.add_argument("--plot", help="data, fit and difference in one figure")
@@ -118,6 +128,40 @@ def _start_values(args, elements):
     return start
 
 
+def _fit_summary(fit, fit_warnings, caught):
+    """JSON fields shared by fit-pdf and pdf-size: settings with their origins, points, dof, warnings."""
+    notes = list(fit_warnings) + [m for m in (str(w.message) for w in caught)
+                                  if not any(m.endswith(n) for n in fit_warnings)]
+    return {"settings": fit.settings, "fit_range_A": [fit.meta["rmin"], fit.meta["rmax"]],
+            "qmin": fit.meta["qmin"], "qmax": fit.meta["qmax"], "qdamp": fit.params["qdamp"],
+            "qbroad": fit.meta["qbroad"], "n_points": fit.n_points, "n_independent": fit.n_independent,
+            "nyquist_spacing_A": fit.nyquist_spacing, "n_parameters": len(fit.meta["refined"]), "dof": fit.dof,
+            "uncertainties": "one sigma: (J^T J)^-1 x residual sum of squares / dof, dof = n_independent - "
+                             "n_parameters (n_independent = fitted r span x Qmax / pi)",
+            "warnings": notes}
+
+
+def _print_fit_details(fit, out, skip=()):
+    """Settings, independent points and refined values, then the warnings (text output)."""
+    from ..pdf.fit import format_settings
+    print(f"  settings: {format_settings(fit.settings)}")
+    print(f"  points: N = {fit.n_points}, independent N_ind = {fit.n_independent:.1f} (Nyquist spacing "
+          f"pi/Qmax = {fit.nyquist_spacing:.3f} A), {out['n_parameters']} parameters, dof = {fit.dof:.1f}; "
+          "+- are one sigma with N_ind independent points")
+    for k in fit.meta["refined"]:
+        if k not in skip:
+            print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
+
+
+def _print_warnings(notes, json_mode):
+    import sys
+    for n in notes:
+        if json_mode:
+            print(f"warning: {n}", file=sys.stderr)
+        else:
+            print(f"WARNING: {n}")
+
+
 def run_fit(args):
     import warnings
     from ..io import read_structure
@@ -132,19 +176,15 @@ def run_fit(args):
     if args.plot:
         from ..plotting import plot_pdf_fit
         plot_pdf_fit(fit, args.plot)
-    notes = [str(w.message) for w in caught]
     out = {"structure": args.structure, "data": args.data, "rw": fit.rw, "converged": fit.converged,
-           "params": fit.params, "errors": fit.errors, "fit_range_A": [args.rmin, args.rmax],
-           "qmin": fit.meta["qmin"], "qmax": fit.meta["qmax"], "warnings": notes}
+           "params": fit.params, "errors": fit.errors, **_fit_summary(fit, fit.warnings, caught)}
     if args.json:
         _common.print_json(out)
     else:
-        print(f"{args.structure} vs {args.data}: Rw = {fit.rw:.4f} over {args.rmin}-{args.rmax} A "
-              f"(Qmin {fit.meta['qmin']}, Qmax {fit.meta['qmax']}, converged: {fit.converged})")
-        for k in fit.meta["refined"]:
-            print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
-        for n in notes:
-            print(f"note: {n}")
+        print(f"{args.structure} vs {args.data}: Rw = {fit.rw:.4f} over {fit.meta['rmin']:g}-{fit.meta['rmax']:g} A "
+              f"(converged: {fit.converged})")
+        _print_fit_details(fit, out)
+    _print_warnings(out["warnings"], args.json)
     return 0
 
 
@@ -176,25 +216,20 @@ def run_size(args):
     if args.plot:
         from ..plotting import plot_pdf_fit
         plot_pdf_fit(fit, args.plot, label=f"{res.model}, D = {res.diameter / 10:.2f} nm")
-    notes = [str(w.message) for w in caught]
     out = {"data": args.data, "model": res.model, "cubic_fraction_realised": res.cubic_fraction,
            "diameter_A": res.diameter, "diameter_error_A": res.diameter_error,
            "diameter_definition": "diameter of the sphere whose characteristic function damps the PDF "
                                   "(ordered core; diffpy psize)",
            "rw": fit.rw, "converged": fit.converged, "params": fit.params, "errors": fit.errors,
-           "fit_range_A": [args.rmin, args.rmax], "qmin": fit.meta["qmin"], "qmax": fit.meta["qmax"],
-           "scan": {"diameter_A": res.sizes, "rw": res.rw}, "warnings": notes}
+           "scan": {"diameter_A": res.sizes, "rw": res.rw}, **_fit_summary(fit, res.warnings, caught)}
     if args.json:
         _common.print_json(out)
     else:
         print(f"{args.data}: {res.model}: D = {res.diameter:.1f} +- {res.diameter_error:.1f} A "
-              f"({res.diameter / 10:.2f} nm), Rw = {fit.rw:.4f} over {args.rmin}-{args.rmax} A")
+              f"({res.diameter / 10:.2f} nm), Rw = {fit.rw:.4f} over {fit.meta['rmin']:g}-{fit.meta['rmax']:g} A")
         if res.cubic_fraction == res.cubic_fraction:
             print(f"  cubic layers in the source: {res.cubic_fraction:.2f} (realised)")
-        for k in fit.meta["refined"]:
-            if k != "psize":
-                print(f"  {k:10s} = {fit.params[k]:.5g} +- {fit.errors[k]:.2g}")
+        _print_fit_details(fit, out, skip=("psize",))
         print("  scan: " + "  ".join(f"{d:g}:{rw:.3f}" for d, rw in zip(res.sizes, res.rw)))
-        for n in notes:
-            print(f"note: {n}")
+    _print_warnings(out["warnings"], args.json)
     return 0
