@@ -33,6 +33,17 @@ Histogram
     perfect ZnSe sphere, q <= 2.5 1/A): dr = 0.01 A -> 5e-8,
     0.003 A -> 2e-10, 0.001 A -> 6e-12.  Nearest-node binning gives 0.42,
     0.26 and 0.046 on the same cluster.
+Histogram transform
+    one kernel, :func:`histogram_sinc`, for SAXS (undamped) and the PDF (each
+    node damped by exp(-q^2 sig2[t, m] / 2)); the damping is chosen once per
+    call, outside the loops.
+Geometry
+    :func:`pair_distances` (every r_ij, grouped like the Debye sums),
+    :func:`max_distance` (Dmax) and :func:`neighbours` (counts per atom and
+    species, pairs and closest pair within a cut-off, by a sweep along x) are
+    the one pair pass behind Dmax, the geometry key, coordination numbers and
+    the overlap check.  Distances are sqrt(dx^2 + dy^2 + dz^2), summed in that
+    order, as scipy's pdist does, so cut-off ties are decided the same way.
 Parallelism
     the exact sum and the histogram transform run OpenMP over q; the
     histogram build runs over a fixed number of row blocks (set by the caller
@@ -210,29 +221,6 @@ def _node_grid(hist, scratch, n_threads, dr):
     return (np.arange(hist.shape[1], dtype=np.float64) - 1.0) * dr
 
 
-def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
-                   double[:, ::1] out, double[:, ::1] scratch, int n_threads=1):
-    """``out[t, iq] = sum_m hist[t, m] * sin(q r_m)/(q r_m)`` with r_m = (m - 1) * dr [A].
-
-    scratch: (n_threads, M) work space for one row of sin(q r_m)/(q r_m) per thread.
-    """
-    cdef Py_ssize_t T = hist.shape[0]
-    cdef Py_ssize_t M = hist.shape[1]
-    cdef Py_ssize_t nq = q.shape[0]
-    cdef Py_ssize_t iq, t, tid
-    cdef double* buf
-    cdef double[::1] r = _node_grid(hist, scratch, n_threads, dr)
-    if M == 0:
-        return
-    with nogil:
-        for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
-            tid = threadid()
-            buf = &scratch[tid, 0]
-            _fill_sinc(q[iq], &r[0], buf, M)
-            for t in range(T):
-                out[t, iq] = _dot(&hist[t, 0], buf, M)
-
-
 cdef double _dot_damped(const double* h, const double* s, const double* sig2, double q2h,
                         Py_ssize_t M) noexcept nogil:
     cdef Py_ssize_t m
@@ -242,22 +230,26 @@ cdef double _dot_damped(const double* h, const double* s, const double* sig2, do
     return acc
 
 
-def histogram_sinc_damped(const double[:, ::1] hist, const double[:, ::1] sig2, double dr,
-                          const double[::1] q, double[:, ::1] out, double[:, ::1] scratch,
-                          int n_threads=1):
-    """``out[t, iq] = sum_m hist[t, m] sinc(q r_m) exp(-q^2 sig2[t, m] / 2)``, r_m = (m - 1) dr.
+def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
+                   double[:, ::1] out, double[:, ::1] scratch, const double[:, ::1] sig2=None,
+                   int n_threads=1):
+    """``out[t, iq] = sum_m hist[t, m] sinc(q r_m) [exp(-q^2 sig2[t, m] / 2)]``, r_m = (m - 1) dr [A].
 
-    The PDF's Debye route: sig2[t, m] [A^2] is the pair's mean-square relative
-    displacement at that distance (Uiso sums, delta2 sharpening, Qbroad), so the
-    damping depends on the species pair and on r.  Same histogram as SAXS.
+    One transform for SAXS and PDF.  Without ``sig2`` (None or an empty array)
+    the sum is undamped (SAXS).  With it, sig2[t, m] [A^2] is the pair's
+    mean-square relative displacement at that distance (Uiso sums, delta2
+    sharpening, Qbroad: the PDF's Debye route), so the damping depends on the
+    species pair and on r.  scratch: (n_threads, M) work space for one row of
+    sin(q r_m)/(q r_m) per thread.
     """
     cdef Py_ssize_t T = hist.shape[0]
     cdef Py_ssize_t M = hist.shape[1]
     cdef Py_ssize_t nq = q.shape[0]
     cdef Py_ssize_t iq, t, tid
     cdef double* buf
+    cdef bint damped = sig2 is not None and sig2.shape[0] * sig2.shape[1] > 0
     cdef double[::1] r = _node_grid(hist, scratch, n_threads, dr)
-    if sig2.shape[0] != T or sig2.shape[1] != M:
+    if damped and (sig2.shape[0] != T or sig2.shape[1] != M):
         raise ValueError("sig2 must have the histogram's shape")
     if M == 0:
         return
@@ -266,5 +258,112 @@ def histogram_sinc_damped(const double[:, ::1] hist, const double[:, ::1] sig2, 
             tid = threadid()
             buf = &scratch[tid, 0]
             _fill_sinc(q[iq], &r[0], buf, M)
-            for t in range(T):
-                out[t, iq] = _dot_damped(&hist[t, 0], buf, &sig2[t, 0], 0.5 * q[iq] * q[iq], M)
+            if damped:
+                for t in range(T):
+                    out[t, iq] = _dot_damped(&hist[t, 0], buf, &sig2[t, 0], 0.5 * q[iq] * q[iq], M)
+            else:
+                for t in range(T):
+                    out[t, iq] = _dot(&hist[t, 0], buf, M)
+
+
+# ---------------------------------------------------------------------------
+# Geometry: one pass over the pairs for distances, Dmax, neighbours and overlaps
+
+
+def pair_distances(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double[::1] out):
+    """``out`` = r_ij [A] of every pair i<j, grouped by species pair in kernel order.
+
+    Within species pair t the pairs come row by row (i, then j), as in
+    :func:`debye_exact`; group t has n_a (n_a - 1)/2 (a == b) or n_a n_b entries.
+    out: (N (N - 1) / 2,).
+    """
+    cdef Py_ssize_t T = starts.shape[0] - 1
+    cdef Py_ssize_t N = pos.shape[0]
+    cdef Py_ssize_t a, b, i, j, j0, n = 0
+    cdef double dx, dy, dz
+    if out.shape[0] != N * (N - 1) // 2:
+        raise ValueError("out must have N (N - 1) / 2 entries")
+    with nogil:
+        for a in range(T):
+            for b in range(a, T):
+                for i in range(starts[a], starts[a + 1]):
+                    j0 = i + 1 if a == b else starts[b]
+                    for j in range(j0, starts[b + 1]):
+                        dx = pos[i, 0] - pos[j, 0]
+                        dy = pos[i, 1] - pos[j, 1]
+                        dz = pos[i, 2] - pos[j, 2]
+                        out[n] = sqrt(dx * dx + dy * dy + dz * dz)
+                        n = n + 1
+
+
+def max_distance(const double[:, ::1] pos):
+    """Largest distance r_ij [A] over all pairs i<j (0 for fewer than two points)."""
+    cdef Py_ssize_t N = pos.shape[0]
+    cdef Py_ssize_t i, j
+    cdef double dx, dy, dz, d2, best = 0.0
+    with nogil:
+        for i in range(N):
+            for j in range(i + 1, N):
+                dx = pos[i, 0] - pos[j, 0]
+                dy = pos[i, 1] - pos[j, 1]
+                dz = pos[i, 2] - pos[j, 2]
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 > best:
+                    best = d2
+    return sqrt(best)
+
+
+def neighbours(const double[:, ::1] pos, const Py_ssize_t[::1] species, double cutoff,
+               Py_ssize_t[:, ::1] counts, Py_ssize_t[:, ::1] pairs, double[::1] dist):
+    """Pairs i<j with r_ij <= cutoff, in one sweep; atoms sorted by x (pos[:, 0] non-decreasing).
+
+    counts: (N, T) zeroed by the caller; counts[i, species[j]] and counts[j, species[i]]
+    are incremented for every pair found.  pairs (P, 2) and dist (P,) receive the first
+    P pairs found (row by row: i, then j), P the capacity chosen by the caller (may be 0).
+    cutoff must be finite.
+
+    Returns (n_pairs, i_min, j_min, d_min): the number of pairs within the cut-off
+    (may exceed P) and the closest of them (first found on ties; i_min = -1 and
+    d_min = 0 when there is none).
+
+    The test is ``sqrt(d2) <= cutoff`` with d2 = dx^2 + dy^2 + dz^2, the distance
+    a brute-force all-pairs code computes; the sweep stops a row once
+    x_j - x_i exceeds the cut-off by more than rounding, so no such pair is missed.
+    """
+    cdef Py_ssize_t N = pos.shape[0]
+    cdef Py_ssize_t cap = pairs.shape[0]
+    cdef Py_ssize_t i, j, n = 0, imin = -1, jmin = -1
+    cdef double xi, yi, zi, dx, dy, dz, d2, d, best = 0.0
+    cdef double reach = cutoff * (1.0 + 1e-12)
+    cdef double c2 = reach * reach
+    if counts.shape[0] != N or species.shape[0] != N or dist.shape[0] < cap:
+        raise ValueError("counts must be (N, T), species (N,), dist at least as long as pairs")
+    with nogil:
+        for i in range(N):
+            xi = pos[i, 0]
+            yi = pos[i, 1]
+            zi = pos[i, 2]
+            for j in range(i + 1, N):
+                dx = pos[j, 0] - xi
+                if dx > reach:
+                    break
+                dy = pos[j, 1] - yi
+                dz = pos[j, 2] - zi
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 > c2:
+                    continue
+                d = sqrt(d2)
+                if d > cutoff:
+                    continue
+                counts[i, species[j]] += 1
+                counts[j, species[i]] += 1
+                if n < cap:
+                    pairs[n, 0] = i
+                    pairs[n, 1] = j
+                    dist[n] = d
+                if imin < 0 or d2 < best:
+                    best = d2
+                    imin = i
+                    jmin = j
+                n = n + 1
+    return n, imin, jmin, sqrt(best)

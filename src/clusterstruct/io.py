@@ -18,7 +18,7 @@ MIN_DISTANCE = 0.5
 
 
 def read_structure(path, *, index=-1, format=None, allow_overlap=False,
-                   min_distance=MIN_DISTANCE):
+                   min_distance=MIN_DISTANCE, periodic="error"):
     """Read one structure with ASE and check it.
 
     Parameters
@@ -31,6 +31,11 @@ def read_structure(path, *, index=-1, format=None, allow_overlap=False,
     allow_overlap : bool
         Atoms closer than ``min_distance`` [A] raise :class:`OverlapError`
         unless this is True, in which case they only warn.
+    periodic : {"error", "as-cluster"}
+        A periodic structure (a CIF, a POSCAR, an extxyz with pbc) is refused by
+        default: the Debye sum of the atoms of one cell is not the scattering of
+        the crystal.  "as-cluster" drops the cell and treats the listed atoms as
+        an isolated cluster (recorded in ``atoms.info["periodic_source"]``).
 
     Returns
     -------
@@ -54,6 +59,17 @@ def read_structure(path, *, index=-1, format=None, allow_overlap=False,
         if isinstance(exc, KeyError):
             msg = f"unknown element {exc.args[0]!r}" if exc.args else "unknown element"
         raise StructureError(f"{src}: cannot read structure ({msg})") from None
+    if periodic not in ("error", "as-cluster"):
+        raise ClusterstructError(f"unknown periodic={periodic!r}; use 'error' or 'as-cluster'")
+    if atoms.pbc.any():
+        if periodic == "error":
+            raise StructureError(f"{src}: periodic structure (pbc {''.join('T' if p else 'F' for p in atoms.pbc)}, "
+                                 f"{len(atoms)} atoms in the cell); clusterstruct models finite clusters: carve one "
+                                 "with 'clusterstruct build carve', or read it with periodic='as-cluster' to use "
+                                 "the listed atoms as an isolated cluster")
+        atoms = atoms.copy()
+        atoms.pbc = False
+        atoms.info["periodic_source"] = "cell dropped: the atoms of one cell taken as an isolated cluster"
     check_structure(atoms, source=src, allow_overlap=allow_overlap, min_distance=min_distance)
     return atoms
 
@@ -88,13 +104,12 @@ def check_arrays(positions, symbols, *, source="structure", allow_overlap=False,
         except ClusterstructError as exc:
             raise StructureError(str(exc)) from None
     if min_distance and len(pos) > 1:
-        from scipy.spatial import cKDTree
-        close = cKDTree(pos).query_pairs(min_distance, output_type="ndarray")
-        if len(close):
-            i, j = sorted(close[0])
-            d = float(np.linalg.norm(pos[i] - pos[j]))
-            msg = (f"{source}: {len(close)} pair(s) of atoms closer than {min_distance} A "
-                   f"(atoms {i + 1} and {j + 1}: {d:.3f} A)")
+        from .scattering._engine import neighbours
+        close = neighbours(pos, min_distance, pairs=False)
+        if close.n_pairs:
+            i, j = close.closest
+            msg = (f"{source}: {close.n_pairs} pair(s) of atoms closer than {min_distance} A "
+                   f"(closest: atoms {i + 1} and {j + 1}, {close.d_min:.3f} A)")
             if not allow_overlap:
                 raise OverlapError(msg + "; pass allow_overlap=True (--allow-overlap) to use it anyway")
             warnings.warn(msg, RuntimeWarning, stacklevel=3)

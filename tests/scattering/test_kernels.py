@@ -55,16 +55,51 @@ def test_histogram_kernel_equals_numpy_twin(n_blocks):
     assert out.sum(axis=(0, 2)) == pytest.approx([n_a * (n_a - 1) / 2, n_a * n_b, n_b * (n_b - 1) / 2])
 
 
-def test_histogram_transform_equals_numpy_twin():
+@pytest.mark.parametrize("damped", [False, True])
+def test_histogram_transform_equals_numpy_twin(damped):
     rng = np.random.default_rng(1)
     hist = rng.uniform(0, 5, size=(3, 2500))
+    sig2 = rng.uniform(0.0, 0.05, size=hist.shape) if damped else None
     q = np.linspace(0.01, 2.5, 101)
     ref = np.zeros((3, len(q)))
-    out = np.zeros_like(ref)
-    _numpy_kernels.histogram_sinc(hist, 0.004, q, ref)
+    _numpy_kernels.histogram_sinc(hist, 0.004, q, ref, sig2=sig2)
     for threads in (1, 2):
-        cy.histogram_sinc(hist, 0.004, q, out, np.empty((threads, hist.shape[1])), threads)
+        out = np.zeros_like(ref)
+        cy.histogram_sinc(hist, 0.004, q, out, np.empty((threads, hist.shape[1])), sig2=sig2,
+                          n_threads=threads)
         np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("module", ["cython", "numpy"])
+def test_histogram_transform_damping_is_optional(module):
+    # sig2 None, empty or zero give the same undamped sum; a single node at r with
+    # weight w gives w sin(qr)/(qr) exp(-q^2 sig2 / 2) exactly
+    k = cy if module == "cython" else _numpy_kernels
+    dr, m, w, s2 = 0.01, 251, 3.0, 0.02          # node m at r = (m - 1) dr = 2.5 A
+    hist = np.zeros((1, 400))
+    hist[0, m] = w
+    q = np.linspace(0.05, 20.0, 77)
+    r = (m - 1) * dr
+    outs = {}
+    for name, sig2 in (("none", None), ("empty", np.zeros((0, 0))), ("zero", np.zeros_like(hist)),
+                       ("damped", np.full_like(hist, s2))):
+        out = np.zeros((1, len(q)))
+        k.histogram_sinc(hist, dr, q, out, np.empty((2, hist.shape[1])), sig2=sig2, n_threads=2)
+        outs[name] = out[0]
+    undamped = w * np.sin(q * r) / (q * r)
+    for name in ("none", "empty", "zero"):
+        np.testing.assert_allclose(outs[name], undamped, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(outs["damped"], undamped * np.exp(-0.5 * q ** 2 * s2),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_histogram_transform_rejects_mismatched_damping():
+    hist = np.ones((2, 50))
+    out = np.zeros((2, 3))
+    for k in (cy, _numpy_kernels):
+        with pytest.raises(ValueError, match="shape"):
+            k.histogram_sinc(hist, 0.01, np.ones(3), out, np.empty((1, 50)), sig2=np.ones((2, 49)),
+                             n_threads=1)
 
 
 @pytest.mark.parametrize("mode", ["exact", "histogram"])

@@ -29,7 +29,10 @@ def run(args):
         return 0
     print(f"structure        {args.structure}")
     print(f"formula          {d['formula']} ({d['n_atoms']} atoms), {d['mass_Da']:.2f} Da")
-    print(f"point group      {d['point_group']} (order {d['point_group_order']})")
+    if d["point_group"] is None:
+        print(f"point group      {d['point_group_note']}")
+    else:
+        print(f"point group      {d['point_group']} (order {d['point_group_order']})")
     for el, hist in d.get("coordination", {}).items():
         print(f"coordination {el:3s} " + ", ".join(f"{k} bonds: {v}" for k, v in hist.items()))
     b = d.get("bond_length_A")

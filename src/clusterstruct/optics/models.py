@@ -81,7 +81,8 @@ class GapEstimate:
     Attributes: ``gap_eV`` and ``peak_nm`` (arrays or floats), ``model``,
     ``material``, ``size_nm`` and ``size_definition`` (what went in),
     ``uncertainty_eV``/``uncertainty_nm`` (the model's RMS error against the
-    shipped measured peaks of that material; NaN where none exist), and
+    shipped measured peaks of that material, from :func:`model_error`, in eV and
+    in nm; one number per model and material; NaN where none exist), and
     ``meta`` (parameters and flags such as unbound carriers or extrapolation).
     """
 
@@ -97,6 +98,9 @@ class GapEstimate:
 
 
 def _kernels(backend):
+    if backend == "auto":  # CLUSTERSTRUCT_BACKEND may pin what "auto" means
+        from .._backend import default_backend
+        backend = default_backend()
     if backend == "numpy" or (backend == "auto" and _cython is None):
         return _numpy_kernels
     if backend == "cython" and _cython is None:
@@ -207,9 +211,11 @@ def predict(diameter_nm, material, *, model=None, size_definition="equal-volume 
                           backend=backend, warn=warn)
     from .calibration import model_error
     p_material = material_parameters(material, lattice, x=x).material
-    err = model_error(p_material, model, shape=shape if model != "calibrated" else "sphere")
+    err = model_error(p_material, model)
     peak = energy_to_nm(e)
-    unc_nm = peak ** 2 / HC_EV_NM * err["rms_eV"] if np.isfinite(err["rms_eV"]) else np.full_like(peak, np.nan)
+    # The model's uncertainty is its RMS error over the measured peaks of the material, in nm
+    # and in eV, the same numbers wherever the model is used (gap, size, compare-abs, screens).
+    unc_nm = np.full_like(peak, err["rms_nm"])
     scalar = np.ndim(diameter_nm) == 0
     pick = (lambda a: float(a[0])) if scalar else (lambda a: a)
     return GapEstimate(gap_eV=pick(e), peak_nm=pick(peak), model=model, material=p_material,

@@ -165,11 +165,8 @@ class DebyePDF:
         self.n = len(self.symbols)
         self.elements = list(self.ph.counts)
         self.r_nodes = (np.arange(self.ph.hist.shape[1]) - 1) * self.ph.dr
-        from ..scattering.sizes import max_dimension
-        self.dmax = max_dimension(atoms.positions)
-        from scipy.spatial import cKDTree
-        self.nearest = float(cKDTree(atoms.positions).query(atoms.positions, k=2)[0][:, 1].min()) \
-            if len(atoms) > 1 else float("nan")
+        self.dmax = _engine.max_distance(atoms.positions, backend=backend)
+        self.nearest = _engine.nearest_distance(atoms.positions, backend=backend)
         sd = source_diameter if source_diameter is not None else atoms.info.get("envelope_source_diameter_A")
         self.source_diameter = float(sd) if sd is not None else None
 
@@ -239,8 +236,8 @@ class DebyePDF:
         if psize is not None:
             m, w = self._envelope(float(psize), zoom)
             hist, sig2 = self.ph.hist[:, :m] * w[None, :], sig2[:, :m]
-        sums = _engine.damped_sums(self.ph, q, sig2, zoom=zoom, hist=hist,
-                                   backend=self.backend, n_threads=self.n_threads)
+        sums = _engine.histogram_sums(self.ph, q, sig2=sig2, zoom=zoom, hist=hist,
+                                      backend=self.backend, n_threads=self.n_threads)
         f = self._f(q)
         norm = sum(self.ph.counts[el] * f[el] for el in self.elements) ** 2 / self.n
         parts = {}
@@ -366,25 +363,18 @@ def radial_distribution(atoms, r, *, sigma=0.05):
     return out
 
 
-def coordination_numbers(atoms, cutoff):
+def coordination_numbers(atoms, cutoff, *, backend="auto"):
     """Mean number of neighbours of each element b around element a within ``cutoff`` [A].
 
     Returns {"Cd-Se": CN, ...} (ordered pairs: the first element is the centre) and per-atom
-    counts in ``per_atom`` (array of total neighbours).
+    counts in ``per_atom`` (array of total neighbours).  A pair counts when r_ij <= cutoff;
+    one neighbour pass of the pair engine.
     """
-    from scipy.spatial import cKDTree
     sym = np.array(atoms.get_chemical_symbols())
-    pairs = cKDTree(atoms.positions).query_pairs(float(cutoff), output_type="ndarray")
+    nb = _engine.neighbours(atoms.positions, float(cutoff), sym, pairs=False, backend=backend)
     out = {}
-    els = sorted(set(sym))
-    per_atom = np.bincount(pairs.ravel(), minlength=len(sym)) if len(pairs) else np.zeros(len(sym), int)
-    for a in els:
-        na = int((sym == a).sum())
-        for b in els:
-            if len(pairs) == 0:
-                cnt = 0
-            else:
-                cnt = int(((sym[pairs[:, 0]] == a) & (sym[pairs[:, 1]] == b)).sum()
-                          + ((sym[pairs[:, 1]] == a) & (sym[pairs[:, 0]] == b)).sum())
-            out[f"{a}-{b}"] = cnt / na
-    return {"cutoff_A": float(cutoff), "mean": out, "per_atom": per_atom}
+    for a in nb.labels:
+        sel = sym == a
+        for col, b in enumerate(nb.labels):
+            out[f"{a}-{b}"] = float(nb.counts[sel, col].sum()) / int(sel.sum())
+    return {"cutoff_A": float(cutoff), "mean": out, "per_atom": nb.per_atom}

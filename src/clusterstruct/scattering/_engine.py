@@ -9,6 +9,13 @@ either exactly (``mode="exact"``, N(N-1)/2 x nq terms) or through a
 cubic-Lagrange pair-distance histogram (``mode="histogram"``; see
 ``cython_ext/_pairs.pyx`` for its error bound), with the compiled kernels
 (``backend="cython"``) or their NumPy twins (``backend="numpy"``).
+
+The same pair pass answers the geometric questions asked of a structure:
+:func:`max_distance` (Dmax), :func:`pair_distances` (all distances per species
+pair, e.g. for a geometry key), :func:`neighbours` (neighbour counts per atom
+and species, the pairs within a cut-off and the closest pair: coordination and
+overlap checks) and :func:`nearest_distance`.  The histogram transform is one
+kernel, damped (PDF) or not (SAXS): :func:`histogram_sums`.
 """
 
 from dataclasses import dataclass
@@ -16,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import default_backend
 from .._threads import default_threads
 from ..errors import ClusterstructError
 from . import _numpy_kernels
@@ -62,6 +70,8 @@ def kernels(backend):
     """Return the kernel module for ``backend`` ("auto", "cython" or "numpy")."""
     if backend not in BACKENDS:
         raise ClusterstructError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":  # CLUSTERSTRUCT_BACKEND may pin what "auto" means
+        backend = default_backend()
     if backend == "numpy":
         return _numpy_kernels
     if _cython_kernels is None:
@@ -91,12 +101,22 @@ def species_layout(species):
     starts : ndarray of intp
         Row offsets, length len(labels) + 1.
     """
-    species = np.asarray(species)
-    labels, inverse = np.unique(species, return_inverse=True)
+    labels, inverse = _label_index(species)
     order = np.argsort(inverse, kind="stable").astype(np.intp)
     counts = np.bincount(inverse, minlength=len(labels))
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
-    return order, labels.tolist(), starts
+    return order, labels, starts
+
+
+def _label_index(species):
+    """(sorted distinct labels as a list, index of each atom's label as intp array)."""
+    if isinstance(species, (list, tuple)) and species and isinstance(species[0], str):
+        # element symbols: a dict lookup is ~10x faster than np.unique on strings
+        labels = sorted(set(species))
+        lut = {lab: i for i, lab in enumerate(labels)}
+        return labels, np.fromiter(map(lut.__getitem__, species), np.intp, len(species))
+    lab, inverse = np.unique(np.asarray(species), return_inverse=True)
+    return lab.tolist(), inverse.astype(np.intp).ravel()
 
 
 def species_pairs(labels):
@@ -162,19 +182,16 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
         dr = default_dr(q.max())
     if mode == "auto":
         if dmax is None:
-            from .sizes import max_dimension
-            dmax = max_dimension(pos)
+            dmax = max_distance(pos, backend=backend)
         n_pairs = n * (n - 1) / 2
         mode = "histogram" if n_pairs > PAIRS_PER_BIN * (dmax / dr + 5) else "exact"
     if mode == "exact":
         k.debye_exact(pos, starts, q, out, n_threads)
         return PairSums(out, pairs, counts, mode, None)
     if dmax is None:
-        from .sizes import max_dimension
-        dmax = max_dimension(pos)
+        dmax = max_distance(pos, backend=backend)
     hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k, n_threads=n_threads)
-    scratch = np.empty((n_threads, hist.shape[1]))
-    k.histogram_sinc(hist, dr, q, out, scratch, n_threads)
+    out[:] = _transform(k, hist, dr, q, None, n_threads)
     return PairSums(out, pairs, counts, mode, float(dr))
 
 
@@ -211,27 +228,226 @@ def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None):
     n_threads = int(n_threads or default_threads())
     order, labels, starts = species_layout(species)
     pos = np.ascontiguousarray(pos[order])
-    from .sizes import max_dimension
-    hist = distance_histogram(pos, starts, float(dr), max_dimension(pos), kernel_module=k,
-                              n_threads=n_threads)
+    hist = distance_histogram(pos, starts, float(dr), max_distance(pos, backend=backend),
+                              kernel_module=k, n_threads=n_threads)
     return PairHistogram(hist, float(dr), species_pairs(labels),
                          {lab: int(starts[i + 1] - starts[i]) for i, lab in enumerate(labels)},
                          "numpy" if k is _numpy_kernels else "cython")
 
 
-def damped_sums(ph, q, sig2, *, zoom=1.0, hist=None, backend="auto", n_threads=None):
-    """sum_m hist[t, m] sinc(q zoom r_m) exp(-q^2 sig2[t, m]/2) for a PairHistogram ``ph``.
+def _transform(k, hist, dr, q, sig2, n_threads):
+    """Run the histogram transform of kernel module ``k``; sig2 None for the undamped sum."""
+    hist = np.ascontiguousarray(hist, dtype=np.float64)
+    out = np.zeros((hist.shape[0], len(q)))
+    scratch = np.empty((n_threads, hist.shape[1]))
+    if sig2 is not None:
+        sig2 = np.ascontiguousarray(sig2, dtype=np.float64)
+        if sig2.size and sig2.shape != hist.shape:
+            raise ClusterstructError(f"sig2 has shape {sig2.shape}, the histogram {hist.shape}")
+    k.histogram_sinc(hist, float(dr), q, out, scratch, sig2=sig2, n_threads=n_threads)
+    return out
 
-    ``zoom`` scales every distance (an isotropic expansion) without rebuilding the histogram;
-    ``hist`` replaces ``ph.hist`` (e.g. reweighted by a shape envelope; it may hold fewer
-    nodes, the first ones, and ``sig2`` must then match its shape).
+
+def histogram_sums(ph, q, *, sig2=None, zoom=1.0, hist=None, backend="auto", n_threads=None):
+    """sum_m hist[t, m] sinc(q zoom r_m) [exp(-q^2 sig2[t, m]/2)] for a PairHistogram ``ph``.
+
+    Parameters
+    ----------
+    ph : PairHistogram
+    q : (nq,) array_like
+        [1/A].
+    sig2 : (n_pairs, n_bins) array_like, optional
+        Mean-square relative displacement of each species pair at each node [A^2]
+        (the PDF's Debye route); None or empty for the undamped sum (SAXS).
+    zoom : float
+        Scales every distance (an isotropic expansion) without rebuilding the histogram.
+    hist : array_like, optional
+        Replaces ``ph.hist`` (e.g. reweighted by a shape envelope); it may hold fewer
+        nodes, the first ones, and ``sig2`` must then match its shape.
     """
     k = kernels(backend)
     n_threads = int(n_threads or default_threads())
     q = np.ascontiguousarray(q, dtype=np.float64)
-    h = np.ascontiguousarray(ph.hist if hist is None else hist, dtype=np.float64)
-    out = np.zeros((h.shape[0], len(q)))
-    scratch = np.empty((n_threads, h.shape[1]))
-    k.histogram_sinc_damped(h, np.ascontiguousarray(sig2, dtype=np.float64), ph.dr * zoom, q, out,
-                            scratch, n_threads)
-    return out
+    return _transform(k, ph.hist if hist is None else hist, ph.dr * zoom, q, sig2, n_threads)
+
+
+# ---------------------------------------------------------------------------
+# Geometry through the same pair pass
+
+#: max_distance checks every pair up to this many points; above, only the convex
+#: hull's vertices (Dmax is attained between two of them).
+DMAX_ALL_PAIRS = 1000
+
+
+def _positions(positions):
+    pos = np.ascontiguousarray(positions, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise ClusterstructError(f"positions must have shape (N, 3), got {pos.shape}")
+    if not np.isfinite(pos).all():
+        raise ClusterstructError("positions contain NaN or infinite coordinates")
+    return pos
+
+
+def max_distance(positions, *, backend="auto"):
+    """Largest distance between two points [A] (Dmax); 0 below two points.
+
+    All pairs up to :data:`DMAX_ALL_PAIRS` points, otherwise all pairs of the
+    convex hull's vertices (every pair when the points are flat or degenerate).
+    """
+    pos = _positions(positions)
+    if len(pos) < 2:
+        return 0.0
+    k = kernels(backend)
+    if len(pos) > DMAX_ALL_PAIRS:
+        from scipy.spatial import ConvexHull, QhullError
+        try:
+            pos = np.ascontiguousarray(pos[ConvexHull(pos).vertices])
+        except (QhullError, ValueError):  # flat or degenerate: check every pair
+            pass
+    return float(k.max_distance(pos))
+
+
+@dataclass(frozen=True)
+class PairDistances:
+    """All pair distances r_ij, i<j, per species pair (kernel order of :func:`species_pairs`)."""
+
+    distances: list           # one (n_t,) array per species pair [A]
+    pairs: list               # [(label_a, label_b), ...]
+    counts: dict              # label -> number of atoms
+
+
+def pair_distances(positions, species, *, sort=False, backend="auto"):
+    """Every distance r_ij [A], i<j, grouped by species pair; ``sort`` sorts each group."""
+    pos = _positions(positions)
+    k = kernels(backend)
+    order, labels, starts = species_layout(species)
+    pos = np.ascontiguousarray(pos[order])
+    n = len(pos)
+    flat = np.empty(n * (n - 1) // 2)
+    k.pair_distances(pos, starts, flat)
+    sizes = np.diff(starts)
+    groups = []
+    at = 0
+    for a in range(len(labels)):
+        for b in range(a, len(labels)):
+            m = int(sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b])
+            g = flat[at:at + m]
+            groups.append(np.sort(g) if sort else g)
+            at += m
+    return PairDistances(groups, species_pairs(labels),
+                         {lab: int(sizes[i]) for i, lab in enumerate(labels)})
+
+
+#: Below this many atoms :func:`neighbours` sweeps along x without looking for the
+#: longest axis (finding it costs more than it saves).
+_SWEEP_AXIS_MIN = 256
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Result of one neighbour pass at ``cutoff`` (atoms in their input order)."""
+
+    cutoff: float                 # [A]; pairs with r_ij <= cutoff
+    labels: list                  # species labels, sorted; column b of ``counts``
+    counts: np.ndarray            # (N, n_species): neighbours of atom i of species b
+    n_pairs: int                  # pairs within the cut-off
+    pairs: np.ndarray | None      # (n_pairs, 2) indices i < j, sorted; None if not asked for
+    distances: np.ndarray | None  # (n_pairs,) [A], same order
+    closest: tuple | None         # (i, j) of the closest pair within the cut-off (i < j)
+    d_min: float                  # its distance [A]; inf when no pair is within the cut-off
+
+    @property
+    def per_atom(self):
+        """Total number of neighbours of each atom."""
+        return self.counts.sum(axis=1)
+
+
+def neighbours(positions, cutoff, species=None, *, pairs=True, backend="auto"):
+    """Neighbour counts, pairs and the closest pair within ``cutoff`` [A], in one pass.
+
+    Atoms are swept in order of their coordinate along the longest extent of the
+    structure, so only pairs closer than the cut-off along that axis are
+    examined; the result does not depend on that order (pairs come back sorted,
+    with i < j in the input numbering).  ``cutoff=inf`` examines every pair.
+
+    Parameters
+    ----------
+    positions : (N, 3) array_like
+        [A], finite.
+    cutoff : float
+        [A], >= 0; a pair counts when r_ij <= cutoff.
+    species : (N,) sequence, optional
+        Label per atom; ``counts`` then has one column per distinct label
+        (sorted).  Default: one species.
+    pairs : bool
+        Also return the pair list and distances (otherwise only counts and the
+        closest pair).
+    """
+    pos = _positions(positions)
+    n = len(pos)
+    cutoff = float(cutoff)
+    if not cutoff >= 0:
+        raise ClusterstructError(f"cut-off must be >= 0 A, got {cutoff}")
+    if species is None:
+        labels, idx = [0], np.zeros(n, np.intp)
+    else:
+        if len(species) != n:
+            raise ClusterstructError(f"{len(species)} species labels for {n} positions")
+        labels, idx = _label_index(species)
+    counts = np.zeros((n, len(labels)), np.intp)
+    if n < 2:
+        return Neighbours(cutoff, labels, counts, 0, np.zeros((0, 2), np.intp) if pairs else None,
+                          np.zeros(0) if pairs else None, None, float("inf"))
+    k = kernels(backend)
+    axis, cutoff_k = 0, cutoff
+    if n > _SWEEP_AXIS_MIN or not np.isfinite(cutoff):
+        span = pos.max(axis=0) - pos.min(axis=0)
+        axis = int(np.argmax(span))
+        # the kernels take a finite cut-off: one beyond every distance here serves for inf
+        cutoff_k = min(cutoff, 2.0 * float(np.sqrt(span @ span)) + 1.0)
+    order = np.argsort(pos[:, axis], kind="stable")
+    swept = pos.take(order, axis=0)
+    if axis:  # the kernel sweeps along its first column
+        swept = np.ascontiguousarray(swept[:, [axis, (axis + 1) % 3, (axis + 2) % 3]])
+    sidx = idx.take(order)
+    cap = 8 * n if pairs else 0
+    while True:
+        counts[:] = 0
+        plist = np.empty((cap, 2), np.intp)
+        dist = np.empty(cap)
+        found, i_min, j_min, d_min = k.neighbours(swept, sidx, cutoff_k, counts, plist, dist)
+        if found <= cap:
+            break
+        cap = int(found)
+    out_counts = np.empty_like(counts)
+    out_counts[order] = counts
+    closest = None
+    if i_min >= 0:
+        closest = tuple(sorted((int(order[i_min]), int(order[j_min]))))
+    else:
+        d_min = float("inf")
+    plist_out = dist_out = None
+    if pairs:
+        p = order[plist[:found]]
+        p.sort(axis=1)
+        srt = np.lexsort((p[:, 1], p[:, 0]))
+        plist_out, dist_out = p[srt], dist[:found][srt]
+    return Neighbours(cutoff, labels, out_counts, int(found), plist_out, dist_out, closest,
+                      float(d_min))
+
+
+def nearest_distance(positions, *, backend="auto"):
+    """Smallest distance between two points [A]; nan below two points.
+
+    A first pass with a cut-off of 1.5 times the mean spacing in the bounding box
+    usually finds the closest pair; if it finds no pair at all, every pair is examined.
+    """
+    pos = _positions(positions)
+    if len(pos) < 2:
+        return float("nan")
+    span = np.maximum(pos.max(axis=0) - pos.min(axis=0), 1e-3)
+    guess = 1.5 * float((np.prod(span) / len(pos)) ** (1.0 / 3.0))
+    nb = neighbours(pos, guess, pairs=False, backend=backend)
+    if nb.closest is None:
+        nb = neighbours(pos, np.inf, pairs=False, backend=backend)
+    return nb.d_min

@@ -85,22 +85,92 @@ def pair_histogram(pos, starts, dr, work, n_threads=1):
             t += 1
 
 
-def histogram_sinc(hist, dr, q, out, scratch=None, n_threads=1):
-    """Twin of ``_pairs.histogram_sinc``: out[t, iq] = sum_m hist[t, m] sinc(q r_m)."""
+def histogram_sinc(hist, dr, q, out, scratch=None, sig2=None, n_threads=1):
+    """Twin of ``_pairs.histogram_sinc``: out[t, iq] = sum_m hist[t, m] sinc(q r_m) [exp(-q^2 sig2/2)]."""
     hist = np.asarray(hist)
     r = (np.arange(hist.shape[1]) - 1) * dr
     q = np.asarray(q, dtype=float)
-    step = max(1, _BLOCK // hist.shape[1])
+    if sig2 is not None and np.size(sig2) > 0:
+        sig2 = np.asarray(sig2)
+        if sig2.shape != hist.shape:
+            raise ValueError("sig2 must have the histogram's shape")
+        for iq, qq in enumerate(q):
+            s = _sinc(qq * r)
+            out[:, iq] = (hist * s[None, :] * np.exp(-0.5 * qq * qq * sig2)).sum(axis=1)
+        return
+    step = max(1, _BLOCK // max(1, hist.shape[1]))
     for q0 in range(0, len(q), step):
         s = _sinc(np.outer(q[q0:q0 + step], r))
         out[:, q0:q0 + step] = hist @ s.T
 
 
-def histogram_sinc_damped(hist, sig2, dr, q, out, scratch=None, n_threads=1):
-    """Twin of ``_pairs.histogram_sinc_damped``."""
-    hist = np.asarray(hist)
-    sig2 = np.asarray(sig2)
-    r = (np.arange(hist.shape[1]) - 1) * dr
-    for iq, qq in enumerate(np.asarray(q, float)):
-        s = _sinc(qq * r)
-        out[:, iq] = (hist * s[None, :] * np.exp(-0.5 * qq * qq * sig2)).sum(axis=1)
+def pair_distances(pos, starts, out):
+    """Twin of ``_pairs.pair_distances``: r_ij of pairs i<j grouped by species pair, row by row."""
+    pos = np.asarray(pos)
+    n = len(pos)
+    if len(out) != n * (n - 1) // 2:
+        raise ValueError("out must have N (N - 1) / 2 entries")
+    k = 0
+    for _, d in _pair_distance_chunks(pos, np.asarray(starts)):
+        out[k:k + len(d)] = d
+        k += len(d)
+
+
+def _row_blocks(n, block=_BLOCK // 8):
+    """Row ranges [i0, i1) whose distances to all later rows fit in about ``block`` entries."""
+    rows = max(1, block // max(1, n))
+    return [(i0, min(n, i0 + rows)) for i0 in range(0, n, rows)]
+
+
+def _upper_distances(pos, i0, i1, j1=None):
+    """(i, j, d2) for rows i0 <= i < i1 and every i < j < j1 (default all), row by row."""
+    j1 = len(pos) if j1 is None else j1
+    blk = pos[i0:i1]
+    d2 = ((blk[:, None, :] - pos[None, :j1, :]) ** 2).sum(-1)
+    ii, jj = np.nonzero(np.arange(i0, i1)[:, None] < np.arange(j1)[None, :])
+    return ii + i0, jj, d2[ii, jj]
+
+
+def max_distance(pos):
+    """Twin of ``_pairs.max_distance``: largest r_ij over pairs i<j (0 below two points)."""
+    pos = np.asarray(pos, dtype=float)
+    best = 0.0
+    for i0, i1 in _row_blocks(len(pos)):
+        _, _, d2 = _upper_distances(pos, i0, i1)
+        if d2.size:
+            best = max(best, float(d2.max()))
+    return float(np.sqrt(best))
+
+
+def neighbours(pos, species, cutoff, counts, pairs, dist):
+    """Twin of ``_pairs.neighbours``: same results, same order.
+
+    Row blocks of the x-sorted atoms against every later atom up to the last
+    one within reach along x of the block's last row.
+    """
+    pos = np.asarray(pos, dtype=float)
+    species = np.asarray(species)
+    cap = len(pairs)
+    n = 0
+    imin = jmin = -1
+    best = 0.0
+    reach = cutoff * (1.0 + 1e-12)
+    for i0, i1 in _row_blocks(len(pos)):
+        j1 = int(np.searchsorted(pos[:, 0], pos[i1 - 1, 0] + reach, side="right"))
+        ii, jj, d2 = _upper_distances(pos, i0, i1, max(j1, i1))
+        d = np.sqrt(d2)
+        sel = d <= cutoff
+        ii, jj, d, d2 = ii[sel], jj[sel], d[sel], d2[sel]
+        if not len(d):
+            continue
+        np.add.at(counts, (ii, species[jj]), 1)
+        np.add.at(counts, (jj, species[ii]), 1)
+        take = min(len(d), max(0, cap - n))
+        pairs[n:n + take, 0] = ii[:take]
+        pairs[n:n + take, 1] = jj[:take]
+        dist[n:n + take] = d[:take]
+        k = int(np.argmin(d2))
+        if imin < 0 or d2[k] < best:
+            best, imin, jmin = float(d2[k]), int(ii[k]), int(jj[k])
+        n += len(d)
+    return n, imin, jmin, float(np.sqrt(best))

@@ -229,7 +229,7 @@ def structure_sizes(atoms, *, qrg_max=1.3, n_points=40, backend="auto"):
     out = {
         "rg_number_A": radius_of_gyration(pos),
         "rg_electron_A": rg_e,
-        "dmax_A": max_dimension(pos),
+        "dmax_A": max_dimension(pos, backend=backend),
     }
     if len(pos) > 1 and rg_e > 0:
         rg = rg_e

@@ -29,6 +29,7 @@ cores).  Every term is reported with the candidate.
 from dataclasses import dataclass, field
 from itertools import combinations
 import hashlib
+import warnings
 
 import numpy as np
 
@@ -48,23 +49,17 @@ def geometry_key(atoms, decimals=3):
     """Hash of the composition and the sorted distances per element pair.
 
     Equal for copies that differ by rotation, translation, reflection or atom
-    order; distances are rounded to ``decimals`` [A].
+    order; distances are rounded to ``decimals`` [A].  The distances come from
+    one pass of the pair engine (:func:`clusterstruct.scattering._engine.pair_distances`),
+    element pairs in alphabetical order.
     """
-    from scipy.spatial.distance import pdist
-    symbols = np.array(atoms.get_chemical_symbols())
+    from ..scattering._engine import pair_distances
+    pd = pair_distances(atoms.positions, atoms.get_chemical_symbols(), sort=True)
     h = hashlib.sha256()
-    els = sorted(set(symbols))
-    for el in els:
-        h.update(f"{el}{int((symbols == el).sum())};".encode())
-    pos = atoms.positions
-    for i, ea in enumerate(els):
-        for eb in els[i:]:
-            pa, pb = pos[symbols == ea], pos[symbols == eb]
-            if ea == eb:
-                d = pdist(pa) if len(pa) > 1 else np.zeros(0)
-            else:
-                d = np.linalg.norm(pa[:, None] - pb[None], axis=-1).ravel()
-            h.update(np.round(np.sort(d), decimals).tobytes())
+    for el, n in pd.counts.items():
+        h.update(f"{el}{n};".encode())
+    for d in pd.distances:
+        h.update(np.round(d, decimals).tobytes())
     return h.hexdigest()
 
 
@@ -115,7 +110,7 @@ def _point_group_order(atoms):
 
 
 def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende", centres=CENTRES,
-                         max_per_shell=12, top=None, seed=0, a=None, c=None, u=None):
+                         max_per_shell=12, top=None, seed=0, a=None, c=None, u=None, symmetry=None):
     """Enumerate, deduplicate and rank compact cores of composition M_{n_metal} X_{n_chalcogen}.
 
     Parameters
@@ -133,6 +128,12 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
         Return only the best ``top`` candidates.
     seed : int
         Seed for sampling completions when a shell has too many.
+    symmetry : bool, optional
+        Add the point-group bonus 0.02 log2|G| (needs pymatgen, the
+        ``symmetry`` extra).  ``None`` (default): add it when pymatgen is
+        installed, otherwise rank without it, warn, and record the point group
+        as "unknown" with the reason in ``terms["symmetry_note"]``.  ``True``:
+        raise when pymatgen is missing.  ``False``: never add it.
 
     Returns
     -------
@@ -193,7 +194,7 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
         hint = (", closest connected: " + ", ".join(f"{metal}{m}{chalc}{x}" for m, x in closest)) if closest else ""
         raise ClusterstructError(f"no connected {material} {lattice} core with composition "
                                  f"{metal}{n_metal}{chalc}{n_chalcogen} was found{hint}")
-    out = _add_symmetry_bonus(out, top)
+    out = _rank(out, top, symmetry)
     for rank, cand in enumerate(out, 1):
         cand.atoms.info["rank"] = rank
         cand.atoms.info["score"] = round(cand.score, 6)
@@ -206,6 +207,23 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
 
 #: Largest symmetry bonus: 0.02 log2(48), the order of Oh.
 _MAX_BONUS = 0.02 * np.log2(48)
+
+
+def _rank(cands, top, symmetry):
+    """Sort candidates best first, with the symmetry bonus where it can (and should) be computed."""
+    from .descriptors import NO_PYMATGEN, have_pymatgen
+    if symmetry or (symmetry is None and have_pymatgen()):
+        return _add_symmetry_bonus(cands, top)   # without pymatgen: the one-line error
+    if symmetry is None:
+        note = f"ranked without the symmetry bonus ({NO_PYMATGEN})"
+        warnings.warn(note, UserWarning, stacklevel=3)
+    else:
+        note = "ranked without the symmetry bonus (symmetry=False)"
+    for cand in cands:
+        cand.terms.update({"point_group": "unknown", "point_group_order": None,
+                           "symmetry_note": note, "score": cand.score})
+    cands.sort(key=lambda c: (-c.score, c.terms["centre"], c.terms["growth"]))
+    return cands
 
 
 def _add_symmetry_bonus(cands, top):

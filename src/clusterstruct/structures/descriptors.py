@@ -10,6 +10,9 @@ coordination
     length; ``surface`` atoms have fewer than 4, ``bulk`` atoms 4.
 point group
     Schoenflies symbol from pymatgen's PointGroupAnalyzer (tolerance 0.3 A).
+    pymatgen is an optional dependency (``pip install 'clusterstruct[symmetry]'``);
+    without it :func:`point_group` raises and :func:`describe` reports no point
+    group, with a note saying why.
 equal-volume diameter
     D = (6 V / pi)^(1/3) with V = N x (bulk volume per atom): a^3/8 for zinc
     blende, sqrt(3)/8 a^2 c for wurtzite [A].
@@ -25,10 +28,39 @@ from ..errors import ClusterstructError
 from .lattices import CHALCOGENS, METALS, lattice_parameters
 
 
+#: The one-line message given when a point group is asked for without pymatgen.
+NO_PYMATGEN = "point groups need pymatgen: pip install 'clusterstruct[symmetry]'"
+
+
+def have_pymatgen():
+    """True when pymatgen's point-group analysis can be imported."""
+    try:
+        _pymatgen()
+    except ClusterstructError:
+        return False
+    return True
+
+
+def _pymatgen():
+    try:
+        from pymatgen.core import Molecule
+        from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+    except ImportError:
+        raise ClusterstructError(NO_PYMATGEN) from None
+    return Molecule, PointGroupAnalyzer
+
+
 def point_group(atoms, tolerance=0.3):
-    """Schoenflies symbol and group order of a finite cluster (pymatgen PointGroupAnalyzer)."""
-    from pymatgen.core import Molecule
-    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+    """Schoenflies symbol and group order of a finite cluster (pymatgen PointGroupAnalyzer).
+
+    Returns ``{"symbol": str, "order": int}``.
+
+    Raises
+    ------
+    ClusterstructError
+        When pymatgen (the ``symmetry`` extra) is not installed.
+    """
+    Molecule, PointGroupAnalyzer = _pymatgen()
     if len(atoms) == 1:
         return {"symbol": "Kh", "order": 1}
     mol = Molecule(atoms.get_chemical_symbols(), atoms.positions, charge_spin_check=False)
@@ -60,19 +92,30 @@ def _guess_material(symbols):
     return None
 
 
-def coordination(atoms, bond_length=None):
-    """Unlike-neighbour counts per atom, the bond lengths [A] and the bonded index pairs."""
-    from .build import metal_chalcogen_pairs
+def coordination(atoms, bond_length=None, *, backend="auto"):
+    """Unlike-neighbour counts per atom, the bond lengths [A] and the bonded index pairs.
+
+    A metal-chalcogen pair is bonded when r_ij <= BOND_TOLERANCE x ``bond_length``
+    (default: the bulk bond length of the material); one neighbour pass of the pair
+    engine.  Returns (counts (N,), lengths (P,), pairs (P, 2) with i < j, sorted).
+    """
+    from ..scattering._engine import neighbours
+    from .build import BOND_TOLERANCE
     symbols = np.array(atoms.get_chemical_symbols())
     is_metal = np.isin(symbols, list(METALS))
     is_chalc = np.isin(symbols, list(CHALCOGENS))
     if bond_length is None:
         bond_length = _default_bond(symbols)
-    pairs = metal_chalcogen_pairs(atoms.positions, is_metal, is_chalc, bond_length)
-    counts = np.bincount(pairs.ravel(), minlength=len(atoms)) if len(pairs) else np.zeros(len(atoms), int)
-    lengths = (np.linalg.norm(atoms.positions[pairs[:, 0]] - atoms.positions[pairs[:, 1]], axis=1)
-               if len(pairs) else np.zeros(0))
-    return counts, lengths, pairs
+    kind = np.where(is_metal, 1, np.where(is_chalc, 2, 0))   # 0: neither
+    nb = neighbours(atoms.positions, bond_length * BOND_TOLERANCE, kind, backend=backend)
+    col = {lab: c for c, lab in enumerate(nb.labels)}
+    counts = np.zeros(len(atoms), nb.counts.dtype)
+    if 1 in col and 2 in col:
+        counts[is_metal] = nb.counts[is_metal, col[2]]
+        counts[is_chalc] = nb.counts[is_chalc, col[1]]
+    ki, kj = kind[nb.pairs[:, 0]], kind[nb.pairs[:, 1]]
+    bonded = ((ki == 1) & (kj == 2)) | ((ki == 2) & (kj == 1))
+    return counts, nb.distances[bonded], nb.pairs[bonded]
 
 
 def _default_bond(symbols):
@@ -107,7 +150,8 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
     Keys: formula, n_atoms, counts, mass_Da, point_group, point_group_order,
     coordination (per element: {bonds: count}), bond_length_A (mean, std, min,
     max, n), rg_number_A, rg_electron_A, dmax_A, d_equal_volume_A (with its
-    definition), n_surface, n_bulk.
+    definition), n_surface, n_bulk.  Without pymatgen, point_group and
+    point_group_order are None and point_group_note says why.
     """
     from ..io import formula
     from ..scattering.formfactors import atomic_form_factor
@@ -125,8 +169,12 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
         "counts": dict(sorted(Counter(symbols).items())),
         "mass_Da": float(atoms.get_masses().sum()),
     }
-    pg = point_group(atoms)
-    out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
+    if have_pymatgen():
+        pg = point_group(atoms)
+        out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
+    else:
+        out["point_group"] = out["point_group_order"] = None
+        out["point_group_note"] = f"not computed ({NO_PYMATGEN})"
     if info_material and core:
         if bond_length is None:
             bond_length = lattice_parameters(info_material, lattice).bond_length

@@ -137,9 +137,17 @@ def open_sites(atoms, bond_length=None):
     metal-chalcogen bonds (best over all vertex assignments); its unused
     vertices are the open sites.  Metals with no bond are skipped.
     """
-    from .descriptors import coordination
+    from .build import metal_chalcogen_pairs
+    from .descriptors import _default_bond
     symbols = atoms.get_chemical_symbols()
-    counts, _, pairs = coordination(atoms, bond_length)
+    sym = np.array(symbols)
+    is_metal = np.isin(sym, list(METALS))
+    bond = _default_bond(sym) if bond_length is None else bond_length
+    # Ties between symmetric vertex assignments below are broken by the order of a
+    # metal's partners; the shipped ligand shells were built with the k-d tree's
+    # pair order (metal_chalcogen_pairs), kept so that they regenerate identically.
+    pairs = metal_chalcogen_pairs(atoms.positions, is_metal, np.isin(sym, list(CHALCOGENS)), bond)
+    counts = np.bincount(pairs.ravel(), minlength=len(sym)) if len(pairs) else np.zeros(len(sym), int)
     pos = atoms.positions
     sites = []
     for i, s in enumerate(symbols):

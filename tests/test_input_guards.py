@@ -1,0 +1,75 @@
+"""Inputs that would give silently wrong results are refused with one line naming the file."""
+
+import subprocess
+import sys
+
+import pytest
+
+from clusterstruct.errors import StructureError
+from clusterstruct.io import read_structure
+
+ZNSE_CIF = """data_ZnSe
+_cell_length_a 5.668
+_cell_length_b 5.668
+_cell_length_c 5.668
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'F -4 3 m'
+_symmetry_Int_Tables_number 216
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+Zn1 Zn 0 0 0
+Se1 Se 0.25 0.25 0.25
+"""
+
+
+@pytest.fixture
+def cif(tmp_path):
+    p = tmp_path / "znse.cif"
+    p.write_text(ZNSE_CIF)
+    return p
+
+
+def test_periodic_cif_is_refused(cif):
+    # the unit cell of zinc blende holds 8 atoms: as a "cluster" it would be a 2-4 atom fragment
+    with pytest.raises(StructureError, match="periodic structure"):
+        read_structure(cif)
+    atoms = read_structure(cif, periodic="as-cluster")
+    assert len(atoms) == 8 and not atoms.pbc.any() and "periodic_source" in atoms.info
+
+
+@pytest.mark.parametrize("sub", ["saxs", "gap", "info", "pdf"])
+def test_periodic_cif_refused_by_commands(cif, sub, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "clusterstruct.cli.main", sub, str(cif)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode != 0
+    assert "periodic structure" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["gap", "STRUCT", "--shape", "blob"], "unknown shape 'blob'"),
+    (["compare-abs", "STRUCT", "--shape", "blob"], "unknown shape 'blob'"),
+    (["size", "--material", "CdSe", "--peak", "400", "--shape", "blob"], "unknown shape 'blob'"),
+    (["compare-abs", "STRUCT", "--models", "magic"], "unknown model 'magic'"),
+    (["fit-saxs", "DATA", "STRUCT", "--q-unit", "A-1", "--peak", "380", "--optics-model", "magic"],
+     "unknown model 'magic'"),
+])
+def test_shape_and_model_names_are_validated(tmp_path, args, message):
+    import numpy as np
+    from clusterstruct.structures import tetrahedron
+    from clusterstruct.structures.store import write_structure
+    s = tmp_path / "t.xyz"
+    write_structure(str(s), tetrahedron("CdSe", 4))
+    d = tmp_path / "d.dat"
+    q = np.geomspace(0.03, 0.5, 30)
+    np.savetxt(d, np.column_stack([q, np.exp(-(q * 6) ** 2 / 3) + 0.01]))
+    args = [str(s) if a == "STRUCT" else str(d) if a == "DATA" else a for a in args]
+    out = subprocess.run([sys.executable, "-m", "clusterstruct.cli.main", *args], capture_output=True, text=True)
+    assert out.returncode != 0 and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
