@@ -2,9 +2,9 @@
 
     python examples/tetrahedral_series.py [--out tetrahedral_series.png]
 
-Prints one line per cluster: composition, edge length (largest Cd-Cd distance),
-number- and electron-weighted Rg, the Guinier Rg of its computed SAXS profile
-and the equal-volume diameter, every size in A and named.
+Prints a markdown table, one row per cluster: composition, edge length (largest
+Cd-Cd distance), number- and electron-weighted Rg, the Guinier Rg of its computed
+SAXS profile and the equal-volume diameter, every size in A and named.
 """
 
 import argparse
@@ -22,7 +22,9 @@ def main():
     args = ap.parse_args()
     q = np.geomspace(0.01, 1.0, 200)
     rows = []
-    print(f"{'n':>3} {'formula':>12} {'edge_A':>8} {'Rg_num_A':>9} {'Rg_el_A':>8} {'Rg_Guinier_A':>12} {'D_eq_A':>8}")
+    print("| n | formula | edge (Å) | Rg number-weighted (Å) | Rg electron-weighted (Å) | Rg Guinier (Å) "
+          "| D equal-volume (Å) |")
+    print("|---|---|---|---|---|---|---|")
     for n in range(2, args.n_max + 1):
         atoms = tetrahedron("CdSe", n)
         prof = debye_intensity(atoms, q)
@@ -31,8 +33,8 @@ def main():
         cd = atoms.positions[np.array(atoms.get_chemical_symbols()) == "Cd"]
         edge = 0.0 if n == 1 else float(np.max(np.linalg.norm(cd[:, None] - cd[None], axis=-1)))
         rows.append((n, edge, sizes["rg_number_A"], sizes["rg_electron_A"], sizes["guinier"]["rg_A"], prof))
-        print(f"{n:>3} {d['formula']:>12} {edge:8.3f} {sizes['rg_number_A']:9.3f} {sizes['rg_electron_A']:8.3f} "
-              f"{sizes['guinier']['rg_A']:12.3f} {d['d_equal_volume_A']:8.3f}")
+        print(f"| {n} | {d['formula']} | {edge:.3f} | {sizes['rg_number_A']:.3f} | {sizes['rg_electron_A']:.3f} | "
+              f"{sizes['guinier']['rg_A']:.3f} | {d['d_equal_volume_A']:.3f} |")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -51,7 +53,7 @@ def main():
     a2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=130)
-    print(f"wrote {args.out}")
+    print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from .._version import __version__
 from ..errors import ClusterstructError
 from . import _engine
 from .formfactors import Q_MAX_TABLE, atomic_form_factor, debye_waller
-from .sizes import SPHERE_D_OVER_RG, guinier_fit, max_dimension, radius_of_gyration
+from .sizes import SPHERE_D_OVER_RG, guinier_fit, max_dimension
 
 INTENSITY_UNIT = "electrons^2 per cluster"
 
@@ -222,12 +222,12 @@ def structure_sizes(atoms, *, qrg_max=1.3, n_points=40, backend="auto"):
         (Rg, I0 and q range of a Guinier fit to the computed Debye profile on
         q <= qrg_max/Rg), ``d_sphere_from_rg_A`` (2.582 x Guinier Rg).
     """
+    from ..observables import radii_of_gyration
     symbols = atoms.get_chemical_symbols()
     pos = atoms.positions
-    w = np.array([atomic_form_factor(s, 0.0) for s in symbols])
-    rg_e = radius_of_gyration(pos, w)
+    rg_n, rg_e = radii_of_gyration(pos, symbols)
     out = {
-        "rg_number_A": radius_of_gyration(pos),
+        "rg_number_A": rg_n,
         "rg_electron_A": rg_e,
         "dmax_A": max_dimension(pos, backend=backend),
     }

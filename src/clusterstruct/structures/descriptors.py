@@ -14,8 +14,9 @@ point group
     without it :func:`point_group` raises and :func:`describe` reports no point
     group, with a note saying why.
 equal-volume diameter
-    D = (6 V / pi)^(1/3) with V = N x (bulk volume per atom): a^3/8 for zinc
-    blende, sqrt(3)/8 a^2 c for wurtzite [A].
+    D = (6 V / pi)^(1/3) with V = N_core x (bulk zinc-blende volume per atom, a^3/8;
+    Vegard's law for CdSeTe) [A]: :func:`clusterstruct.observables.structure_size`,
+    the same number the optics models get.
 compactness
     Rg / Rg_sphere, Rg_sphere = sqrt(3/5) D/2 of the equal-volume sphere (1 for a ball).
 """
@@ -25,6 +26,7 @@ from collections import Counter
 import numpy as np
 
 from ..errors import ClusterstructError
+from ..units import majority_material, volume_per_atom
 from .lattices import CHALCOGENS, METALS, lattice_parameters
 
 
@@ -68,30 +70,6 @@ def point_group(atoms, tolerance=0.3):
     return {"symbol": str(pga.sch_symbol), "order": len(pga.get_pointgroup())}
 
 
-def _volume_per_atom(material=None, lattice="zincblende", a=None, symbols=None):
-    if material is None:
-        material = _guess_material(symbols)
-    if material is None:
-        return None
-    p = lattice_parameters(material, lattice, a=a)
-    return p.a ** 3 / 8 if lattice == "zincblende" else np.sqrt(3) / 8 * p.a ** 2 * p.c
-
-
-def _guess_material(symbols):
-    from .lattices import MATERIALS
-    present = set(symbols)
-    metals = sorted(present & METALS)
-    chalcs = sorted(present & CHALCOGENS)
-    if len(metals) == 1 and len(chalcs) >= 1:
-        # for an alloy, the majority chalcogen
-        counts = Counter(s for s in symbols if s in CHALCOGENS)
-        main = counts.most_common(1)[0][0]
-        name = metals[0] + main
-        if name in MATERIALS:
-            return name
-    return None
-
-
 def coordination(atoms, bond_length=None, *, backend="auto"):
     """Unlike-neighbour counts per atom, the bond lengths [A] and the bonded index pairs.
 
@@ -119,7 +97,7 @@ def coordination(atoms, bond_length=None, *, backend="auto"):
 
 
 def _default_bond(symbols):
-    material = _guess_material(symbols)
+    material = majority_material(symbols)
     if material is None:
         raise ClusterstructError("cannot tell the bond length: not a Zn/Cd chalcogenide; pass bond_length")
     return lattice_parameters(material, "zincblende").bond_length
@@ -133,7 +111,7 @@ def describe_core(atoms, bond_length, *, lattice_a=None, lattice="zincblende"):
     is_chalc = np.isin(symbols, list(CHALCOGENS))
     n = len(atoms)
     vpa = (lattice_a ** 3 / 8 if lattice == "zincblende" and lattice_a
-           else _volume_per_atom(None, lattice, None, symbols))
+           else volume_per_atom(majority_material(symbols), lattice))
     d_eq = (6 * n * vpa / np.pi) ** (1 / 3)
     rg = radius_of_gyration(atoms.positions)
     return {
@@ -154,11 +132,12 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
     point_group_order are None and point_group_note says why.
     """
     from ..io import formula
-    from ..scattering.formfactors import atomic_form_factor
-    from ..scattering.sizes import max_dimension, radius_of_gyration
+    from ..observables import radii_of_gyration, structure_size
+    from ..scattering.sizes import max_dimension
+    from ..units import material_of
 
     symbols = atoms.get_chemical_symbols()
-    info_material = material or atoms.info.get("material") or _guess_material(symbols)
+    info_material = material or atoms.info.get("material") or majority_material(symbols)
     lattice = lattice or atoms.info.get("lattice") or "zincblende"
     if lattice not in ("zincblende", "wurtzite"):  # e.g. core-cage clusters: bulk zinc-blende reference
         lattice = "zincblende"
@@ -190,12 +169,13 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
         is_core = np.array([s in METALS | CHALCOGENS for s in symbols])
         out["n_bulk"] = int(((counts == 4) & is_core).sum())
         out["n_surface"] = int(((counts < 4) & is_core).sum())
-        vpa = _volume_per_atom(info_material, lattice)
-        out["d_equal_volume_A"] = float((6 * len(core) * vpa / np.pi) ** (1 / 3))
-        out["d_equal_volume_definition"] = (f"(6 N V_atom / pi)^(1/3), N = {len(core)} core atoms, "
-                                            f"V_atom from bulk {info_material} {lattice}")
-    w = np.array([atomic_form_factor(s, 0.0) for s in symbols])
-    out["rg_number_A"] = radius_of_gyration(atoms.positions)
-    out["rg_electron_A"] = radius_of_gyration(atoms.positions, w)
+        try:  # the one equal-volume diameter (observables), as the optics models get it
+            out["d_equal_volume_A"] = 10.0 * structure_size(atoms, "equal-volume")
+            out["d_equal_volume_definition"] = (f"(6 N V_atom / pi)^(1/3), N = {len(core)} core atoms, "
+                                                f"V_atom from bulk zinc-blende {material_of(atoms)[0]}")
+        except ClusterstructError as exc:
+            out["d_equal_volume_A"] = None
+            out["d_equal_volume_definition"] = f"not defined ({exc})"
+    out["rg_number_A"], out["rg_electron_A"] = radii_of_gyration(atoms.positions, symbols)
     out["dmax_A"] = max_dimension(atoms.positions)
     return out
