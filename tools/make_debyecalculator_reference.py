@@ -23,10 +23,8 @@ Conventions translated here (documented in the CSV header):
 * q grid: torch.arange(qmin, qmax, qstep).
 """
 
-import argparse
 import glob
 import os
-import platform
 import sys
 from importlib.metadata import version
 
@@ -35,6 +33,9 @@ import numpy as np
 import clusterstruct
 from clusterstruct.structures import carve_sphere, tetrahedron
 from clusterstruct.structures.store import write_structure
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also under python -P / -I
+import _refcheck  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "debyecalculator")
@@ -56,7 +57,8 @@ def accuracy():
     """clusterstruct's Debye sums at each stored file's own q values vs the stored DebyeCalculator I(q)."""
     from clusterstruct.io import read_structure
     from clusterstruct.scattering import debye_intensity
-    print(f"# clusterstruct {clusterstruct.__version__}, numpy {np.__version__}, python {platform.python_version()}")
+    print(_refcheck.stamp({"clusterstruct": clusterstruct.__version__, "numpy": np.__version__,
+                           "python": _refcheck.PYTHON}))
     worst = 0.0
     for path in sorted(glob.glob(os.path.join(OUT, "*_biso*.csv"))):
         data = np.loadtxt(path, delimiter=",")
@@ -70,24 +72,18 @@ def accuracy():
     print(f"max over all files and modes: {worst:.2e} (at DebyeCalculator's own q values)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="rerun DebyeCalculator and compare, write nothing")
-    ap.add_argument("--accuracy", action="store_true", help="compare clusterstruct with the stored files")
-    args = ap.parse_args()
-    if args.accuracy:
-        accuracy()
-        return
+def generate(check):
+    """Run DebyeCalculator on every structure; write the files, or with ``check`` compare with them."""
     import torch
     from debyecalculator import DebyeCalculator
     versions = (f"DebyeCalculator {version('debyecalculator')} (torch {torch.__version__}, CPU, float64, "
-                f"pair_sum=default grid); numpy {np.__version__}, python {platform.python_version()}, "
+                f"pair_sum=default grid); numpy {np.__version__}, python {_refcheck.PYTHON}, "
                 f"clusterstruct {clusterstruct.__version__} (input structures)")
     print("# " + versions, file=sys.stderr)
     os.makedirs(OUT, exist_ok=True)
     for name, atoms in structures().items():
         path = os.path.join(OUT, f"{name}.xyz")
-        if not args.check:
+        if not check:
             write_structure(path, atoms)
         for biso in (0.0, 0.5):
             calc = DebyeCalculator(qmin=QMIN, qmax=QMAX, qstep=QSTEP, biso=biso, device="cpu",
@@ -96,7 +92,7 @@ def main():
             q = np.asarray(q, dtype=float)
             iq_full = 2.0 * np.asarray(iq, dtype=float)
             fn = os.path.join(OUT, f"{name}_biso{biso:g}.csv")
-            if args.check:
+            if check:
                 ref = np.loadtxt(fn, delimiter=",")
                 dq = np.max(np.abs(ref[:, 0] - q)) if len(ref) == len(q) else np.inf
                 di = np.max(np.abs(ref[:, 1] / iq_full - 1)) if len(ref) == len(q) else np.inf
@@ -110,6 +106,10 @@ def main():
             np.savetxt(fn, np.column_stack([q, iq_full]), delimiter=",", fmt="%.12e",
                        header=header + "\nq_invA,I_electrons2")
             print("wrote", fn, file=sys.stderr)
+
+
+def main():
+    _refcheck.dispatch(__doc__, "rerun DebyeCalculator and compare, write nothing", generate, accuracy)
 
 
 if __name__ == "__main__":

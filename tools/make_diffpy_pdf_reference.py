@@ -34,12 +34,13 @@ deviations relative to max |F| and max |G| (the README's accuracy row "vs diffpy
     python tools/make_diffpy_pdf_reference.py --accuracy
 """
 
-import argparse
 import os
-import platform
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also under python -P / -I
+import _refcheck  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "diffpy_pdf")
@@ -57,7 +58,7 @@ def versions():
     import diffpy.srreal
     import diffpy.structure
     return {"diffpy.srreal": diffpy.srreal.__version__, "diffpy.structure": diffpy.structure.__version__,
-            "numpy": np.__version__, "python": platform.python_version()}
+            "numpy": np.__version__, "python": _refcheck.PYTHON}
 
 
 def compute(name, uiso, delta2):
@@ -96,7 +97,8 @@ def accuracy():
     import clusterstruct
     from clusterstruct.io import read_structure
     from clusterstruct.pdf import DebyePDF
-    print(f"# clusterstruct {clusterstruct.__version__}, numpy {np.__version__}, python {platform.python_version()}")
+    print(_refcheck.stamp({"clusterstruct": clusterstruct.__version__, "numpy": np.__version__,
+                           "python": _refcheck.PYTHON}))
     worst_f = worst_g = 0.0
     for name, uiso in CASES.items():
         eng = DebyePDF(read_structure(os.path.join(OUT, f"{name}.xyz"), allow_overlap=True), SETTINGS["qmax"])
@@ -114,22 +116,16 @@ def accuracy():
     print(f"max: F(Q) {worst_f:.1e}, G(r) {worst_g:.1e}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare with the stored files, write nothing")
-    ap.add_argument("--accuracy", action="store_true", help="compare clusterstruct with the stored files")
-    args = ap.parse_args()
-    if args.accuracy:
-        accuracy()
-        return
+def generate(check):
+    """Run DebyePDFCalculator on every case; write the files, or with ``check`` compare with them."""
     ver = versions()
-    print("# " + ", ".join(f"{k} {v}" for k, v in ver.items()), file=sys.stderr)
+    print(_refcheck.stamp(ver), file=sys.stderr)
     for name, uiso in CASES.items():
         for d2 in DELTA2:
             r, g, q, f = compute(name, uiso, d2)
             g_path = os.path.join(OUT, f"{name}_debyepdf_delta2_{d2}.csv")
             f_path = os.path.join(OUT, f"{name}_fq_delta2_{d2}.csv")
-            if args.check:
+            if check:
                 for path, x, y in ((g_path, r, g), (f_path, q, f)):
                     ref = np.loadtxt(path, delimiter=",")
                     if ref.shape != (len(x), 2) or not np.allclose(ref[:, 0], x, rtol=0, atol=1e-8):
@@ -143,6 +139,10 @@ def main():
             write(f_path, (q, f), head,
                   "Q_A^-1, F(Q)=Q[S(Q)-1] as diffpy defines it (reduced structure function, A^-1)")
             print("wrote", g_path, "and", f_path, file=sys.stderr)
+
+
+def main():
+    _refcheck.dispatch(__doc__, "compare with the stored files, write nothing", generate, accuracy)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ Usage::
 Only the Python standard library is needed.
 """
 
-import argparse
-import csv
-import io
 import math
 import os
-import platform
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also under python -P / -I
+import _refcheck  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "ema_model_checkvalues.csv")
@@ -87,50 +86,23 @@ def rows():
 
 
 def render(table):
-    buf = io.StringIO()
-    buf.write(HEADER)
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for name, r, d, eg, me, mh, eps, eb, lb, eh, lh in table:
-        w.writerow([name, f"{r:g}" if r != int(r) else f"{r:.1f}", f"{d:.1f}", f"{eg:g}", f"{me:g}", f"{mh:g}",
-                    f"{eps:g}", f"{eb:.4f}", f"{lb:.1f}", f"{eh:.4f}", f"{lh:.1f}"])
-    return buf.getvalue()
+    return _refcheck.csv_text(HEADER, COLUMNS, (
+        [name, f"{r:g}" if r != int(r) else f"{r:.1f}", f"{d:.1f}", f"{eg:g}", f"{me:g}", f"{mh:g}",
+         f"{eps:g}", f"{eb:.4f}", f"{lb:.1f}", f"{eh:.4f}", f"{lh:.1f}"]
+        for name, r, d, eg, me, mh, eps, eb, lb, eh, lh in table))
 
 
 def compare(table, path):
     """Max |computed - stored| per numeric column of the stored file."""
-    with open(path) as fh:
-        lines = [ln for ln in fh if not ln.startswith("#")]
-    stored = list(csv.reader(lines))[1:]
-    if len(stored) != len(table):
-        raise SystemExit(f"{path}: {len(stored)} rows, expected {len(table)}")
-    worst = {}
-    for srow, crow in zip(stored, table):
-        if srow[0] != crow[0]:
-            raise SystemExit(f"{path}: row order differs ({srow[0]} vs {crow[0]})")
-        for col, s, c in zip(COLUMNS[1:], srow[1:], crow[1:]):
-            worst[col] = max(worst.get(col, 0.0), abs(float(s) - c))
-    return worst
+    return _refcheck.max_deviations(
+        path, table,
+        lambda srow, crow: None if srow[0] == crow[0] else f"row order differs ({srow[0]} vs {crow[0]})",
+        lambda srow, crow: ((col, abs(float(s) - c)) for col, s, c in zip(COLUMNS[1:], srow[1:], crow[1:])))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare with the stored file instead of writing it")
-    ap.add_argument("-o", "--out", default=OUT, help="output path (default: the stored test file)")
-    args = ap.parse_args()
-    print(f"# python {platform.python_version()} (standard library only)", file=sys.stderr)
-    table = rows()
-    text = render(table)
-    if args.check:
-        worst = compare(table, args.out)
-        for col, d in worst.items():
-            print(f"max |computed - stored| {col}: {d:.3g}")
-        same = open(args.out).read().split("\n", 3)[3] == text.split("\n", 3)[3]
-        print("rounded values identical to the stored file:", same)
-        return
-    with open(args.out, "w") as fh:
-        fh.write(text)
-    print("wrote", args.out, file=sys.stderr)
+    _refcheck.file_main(__doc__, OUT, _refcheck.stamp({"python": _refcheck.PYTHON}, "standard library only"),
+                        rows, render, compare, skip_lines=3)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,11 @@ Usage::
     python tools/make_sizing_checkvalues.py --check    # compare with the stored file, write nothing
 """
 
-import argparse
-import csv
-import io
 import os
-import platform
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also under python -P / -I
+import _refcheck  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "sizing_curve_checkvalues.csv")
@@ -89,48 +88,27 @@ def rows():
 
 
 def render(table):
-    buf = io.StringIO()
-    buf.write(HEADER)
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for material, curve, lam, ev, d, eps in table:
-        w.writerow([material, curve, lam, f"{ev:.5f}", f"{d:.4f}", "" if eps is None else f"{eps:.4g}"])
-    return buf.getvalue()
+    return _refcheck.csv_text(HEADER, COLUMNS, (
+        [material, curve, lam, f"{ev:.5f}", f"{d:.4f}", "" if eps is None else f"{eps:.4g}"]
+        for material, curve, lam, ev, d, eps in table))
 
 
 def compare(table, path):
-    with open(path) as fh:
-        stored = list(csv.reader(ln for ln in fh if not ln.startswith("#")))[1:]
-    if len(stored) != len(table):
-        raise SystemExit(f"{path}: {len(stored)} rows, expected {len(table)}")
-    worst = {"peak_eV": 0.0, "D_nm": 0.0, "eps_rel": 0.0}
-    for s, c in zip(stored, table):
-        if (s[0], s[1], int(s[2])) != (c[0], c[1], c[2]):
-            raise SystemExit(f"{path}: row {s[:3]} differs from {c[:3]}")
-        worst["peak_eV"] = max(worst["peak_eV"], abs(float(s[3]) - c[3]))
-        worst["D_nm"] = max(worst["D_nm"], abs(float(s[4]) - c[4]))
-        if c[5] is not None:
-            worst["eps_rel"] = max(worst["eps_rel"], abs(float(s[5]) / c[5] - 1))
-    return worst
+    """Max |computed - stored| of the peak energy and the diameter, max relative deviation of eps."""
+    def mismatch(s, c):
+        return None if (s[0], s[1], int(s[2])) == (c[0], c[1], c[2]) else f"row {s[:3]} differs from {c[:3]}"
+
+    def deviations(s, c):
+        yield "peak_eV", abs(float(s[3]) - c[3])
+        yield "D_nm", abs(float(s[4]) - c[4])
+        yield "eps_rel", 0.0 if c[5] is None else abs(float(s[5]) / c[5] - 1)
+
+    return _refcheck.max_deviations(path, table, mismatch, deviations)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare with the stored file instead of writing it")
-    ap.add_argument("-o", "--out", default=OUT, help="output path (default: the stored test file)")
-    args = ap.parse_args()
-    print(f"# python {platform.python_version()} (standard library only)", file=sys.stderr)
-    table = rows()
-    text = render(table)
-    if args.check:
-        for col, d in compare(table, args.out).items():
-            print(f"max |computed - stored| {col}: {d:.3g}")
-        same = open(args.out).read().split("\n", 3)[3] == text.split("\n", 3)[3]
-        print("rounded values identical to the stored file:", same)
-        return
-    with open(args.out, "w") as fh:
-        fh.write(text)
-    print("wrote", args.out, file=sys.stderr)
+    _refcheck.file_main(__doc__, OUT, _refcheck.stamp({"python": _refcheck.PYTHON}, "standard library only"),
+                        rows, render, compare, skip_lines=3)
 
 
 if __name__ == "__main__":

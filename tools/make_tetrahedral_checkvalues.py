@@ -22,16 +22,13 @@ Usage::
     python tools/make_tetrahedral_checkvalues.py --check    # compare with the stored file
 """
 
-import argparse
-import csv
-import io
 import os
-import platform
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also under python -P / -I
+import _refcheck  # noqa: E402
 from make_ema_checkvalues import HC, MATERIALS, brus  # noqa: E402  (same constants as the EMA file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,29 +79,13 @@ def row(n):
 
 
 def render(table):
-    buf = io.StringIO()
-    buf.write(HEADER)
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for r in table:
-        w.writerow(r[:6] + [f"{r[6]:.4f}", f"{r[7]:.4f}", f"{r[8]:.4f}", f"{r[9]:.4f}", f"{r[10]:.1f}"])
-    return buf.getvalue()
+    return _refcheck.csv_text(HEADER, COLUMNS, (
+        r[:6] + [f"{r[6]:.4f}", f"{r[7]:.4f}", f"{r[8]:.4f}", f"{r[9]:.4f}", f"{r[10]:.1f}"] for r in table))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare with the stored file instead of writing it")
-    ap.add_argument("-o", "--out", default=OUT)
-    args = ap.parse_args()
-    print(f"# python {platform.python_version()}, numpy {np.__version__}", file=sys.stderr)
-    text = render([row(n) for n in range(2, 16)])
-    if args.check:
-        same = open(args.out).read() == text
-        print("identical to the stored file:", same)
-        return
-    with open(args.out, "w") as fh:
-        fh.write(text)
-    print("wrote", args.out, file=sys.stderr)
+    _refcheck.file_main(__doc__, OUT, _refcheck.stamp({"python": _refcheck.PYTHON, "numpy": np.__version__}),
+                        lambda: [row(n) for n in range(2, 16)], render, out_help=None)
 
 
 if __name__ == "__main__":
