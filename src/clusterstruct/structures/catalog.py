@@ -2,7 +2,9 @@
 
 ``clusterstruct build catalog -o structures/`` regenerates every file and
 ``manifest.csv`` byte for byte: each entry is a builder call with fixed
-arguments (and fixed seeds where randomness is involved).  Each file's extxyz
+arguments (and fixed seeds where randomness is involved), and the writer
+prints every zero without a sign (:func:`.store.normalised`), so the bytes do
+not depend on the NumPy build's rounding of the last bit.  Each file's extxyz
 comment line carries its construction and descriptors (rounded to 4 decimals).
 """
 
@@ -66,7 +68,15 @@ def annotate(atoms):
 
 
 def write_catalog(folder):
-    """Write every catalogue structure as extxyz plus ``manifest.csv`` into ``folder``."""
+    """Write every catalogue structure as extxyz plus ``manifest.csv`` into ``folder``.
+
+    Needs pymatgen (the ``symmetry`` extra): the files and the manifest record
+    point groups, and the composition candidates are ranked with the symmetry
+    bonus.  Without it a ClusterstructError says so before anything is written.
+    """
+    from .descriptors import point_group
+    from .build import _atoms
+    point_group(_atoms([[0.0, 0.0, 0.0]], ["Cd"], {}))  # the one-line error when pymatgen is missing
     os.makedirs(folder, exist_ok=True)
     rows = []
     for name, (builder, description) in catalog().items():
