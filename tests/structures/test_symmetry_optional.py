@@ -1,10 +1,9 @@
-"""pymatgen is optional: point groups need it, everything else works without it.
+"""pymatgen is optional: point groups are computed without it; it is only a cross-check.
 
 The missing install is simulated by hiding pymatgen from the import system
 (``sys.modules[name] = None`` makes ``import name`` raise ImportError).
 """
 
-import os
 import sys
 import warnings
 
@@ -14,9 +13,10 @@ import pytest
 from clusterstruct.errors import ClusterstructError
 from clusterstruct.structures import tetrahedron
 from clusterstruct.structures.composition import carve_to_composition
-from clusterstruct.structures.descriptors import NO_PYMATGEN, describe, point_group
+from clusterstruct.structures.descriptors import (NO_PYMATGEN, describe, have_pymatgen, point_group,
+                                                  pymatgen_point_group)
 
-MESSAGE = "point groups need pymatgen: pip install 'clusterstruct[symmetry]'"
+MESSAGE = "the pymatgen cross-check of point groups needs pymatgen: pip install 'clusterstruct[symmetry]'"
 
 
 @pytest.fixture
@@ -27,18 +27,23 @@ def no_pymatgen(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
 
-def test_point_group_without_pymatgen_is_one_line_error(no_pymatgen):
+def test_point_group_without_pymatgen(no_pymatgen):
+    assert not have_pymatgen()
+    # a metal-terminated zinc-blende tetrahedron: four equivalent {111} facets, Td of order 24
+    assert point_group(tetrahedron("CdSe", 3)) == {"symbol": "Td", "order": 24}
+
+
+def test_pymatgen_cross_check_without_pymatgen_is_one_line_error(no_pymatgen):
     with pytest.raises(ClusterstructError) as err:
-        point_group(tetrahedron("CdSe", 3))
+        pymatgen_point_group(tetrahedron("CdSe", 3))
     assert str(err.value) == MESSAGE == NO_PYMATGEN
 
 
-def test_describe_and_info_without_pymatgen_state_a_note(no_pymatgen, tmp_path, capsys):
+def test_describe_and_info_without_pymatgen_give_the_point_group(no_pymatgen, tmp_path, capsys):
     atoms = tetrahedron("CdSe", 4)
     d = describe(atoms)
-    assert d["point_group"] is None and d["point_group_order"] is None
-    assert MESSAGE in d["point_group_note"]
-    # everything else is still there: Cd20Se10, coordination of the n=4 tetrahedron
+    assert d["point_group"] == "Td" and d["point_group_order"] == 24
+    assert "point_group_note" not in d
     assert d["formula"] == "Cd20Se10" and sum(d["coordination"]["Cd"].values()) == 20
     from clusterstruct.cli.main import main
     from clusterstruct.structures.store import write_structure
@@ -46,48 +51,43 @@ def test_describe_and_info_without_pymatgen_state_a_note(no_pymatgen, tmp_path, 
     write_structure(path, atoms)
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"point group      not computed ({MESSAGE})" in out
+    assert "point group      Td (order 24)" in out
     assert "Cd20Se10" in out
 
 
-def test_composition_ranking_without_pymatgen_drops_only_the_bonus(no_pymatgen):
-    with pytest.warns(UserWarning, match=r"ranked without the symmetry bonus \(point groups need pymatgen"):
+def test_composition_ranking_without_pymatgen_keeps_the_bonus(no_pymatgen):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         cands = carve_to_composition("CdS", 10, 4, top=3)
     assert len(cands) == 3
+    # the best CdS 10:4 core is the Cd10S4 tetrahedron-like core of Td symmetry, |Td| = 24
+    assert cands[0].terms["point_group"] == "Td" and cands[0].terms["point_group_order"] == 24
     for c in cands:
         t = c.terms
-        assert t["point_group"] == "unknown" and MESSAGE in t["symmetry_note"]
-        # the score is the documented one without 0.02 log2|G|
         base = t["f4_chalcogen"] - 0.5 * t["dangling_bonds"] / 14 - 0.5 * (t["compactness"] - 1.0)
-        assert c.score == pytest.approx(base, abs=1e-12)
+        assert c.score == pytest.approx(base + 0.02 * np.log2(t["point_group_order"]), abs=1e-12)
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
-    with pytest.raises(ClusterstructError, match=r"^point groups need pymatgen"):
-        carve_to_composition("CdS", 10, 4, top=3, symmetry=True)
 
 
-def test_named_candidates_and_catalog_refuse_without_pymatgen(no_pymatgen, tmp_path):
-    # their documented ranking includes the symmetry bonus: no silent substitute
-    from clusterstruct.structures.catalog import write_catalog
+def test_named_candidates_without_pymatgen(no_pymatgen):
     from clusterstruct.structures.named import zn32se
-    with pytest.raises(ClusterstructError, match=r"^point groups need pymatgen"):
-        zn32se(15, "wurtzite")
-    with pytest.raises(ClusterstructError, match=r"^point groups need pymatgen"):
-        write_catalog(tmp_path / "cat")
-    assert not os.path.exists(tmp_path / "cat")
+    atoms = zn32se(15, "zincblende")
+    s = atoms.get_chemical_symbols()
+    assert s.count("Zn") == 32 and s.count("Se") == 15
 
 
 def test_symmetry_false_ranks_without_bonus_silently():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cands = carve_to_composition("CdS", 10, 4, top=2, symmetry=False)
-    assert all(c.terms["point_group"] == "unknown" for c in cands)
+    for c in cands:
+        t = c.terms
+        assert t["point_group"] == "unknown" and "symmetry=False" in t["symmetry_note"]
+        base = t["f4_chalcogen"] - 0.5 * t["dangling_bonds"] / 14 - 0.5 * (t["compactness"] - 1.0)
+        assert c.score == pytest.approx(base, abs=1e-12)
 
 
-def test_with_pymatgen_the_bonus_is_added():
+def test_pymatgen_cross_check_agrees_on_a_tetrahedron():
     pytest.importorskip("pymatgen")
-    with_bonus = carve_to_composition("CdS", 10, 4, top=1)[0]
-    # the best CdS 10:4 core is the Cd10S4 tetrahedron-like core of Td symmetry, |Td| = 24
-    assert with_bonus.terms["point_group"] == "Td" and with_bonus.terms["point_group_order"] == 24
-    t = with_bonus.terms
-    base = t["f4_chalcogen"] - 0.5 * t["dangling_bonds"] / 14 - 0.5 * (t["compactness"] - 1.0)
-    assert with_bonus.score == pytest.approx(base + 0.02 * np.log2(24), abs=1e-12)
+    atoms = tetrahedron("CdSe", 4)
+    assert pymatgen_point_group(atoms) == point_group(atoms) == {"symbol": "Td", "order": 24}

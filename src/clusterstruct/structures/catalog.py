@@ -70,13 +70,9 @@ def annotate(atoms):
 def write_catalog(folder):
     """Write every catalogue structure as extxyz plus ``manifest.csv`` into ``folder``.
 
-    Needs pymatgen (the ``symmetry`` extra): the files and the manifest record
-    point groups, and the composition candidates are ranked with the symmetry
-    bonus.  Without it a ClusterstructError says so before anything is written.
+    The files and the manifest record point groups, and the composition
+    candidates are ranked with the symmetry bonus.
     """
-    from .descriptors import point_group
-    from .build import _atoms
-    point_group(_atoms([[0.0, 0.0, 0.0]], ["Cd"], {}))  # the one-line error when pymatgen is missing
     os.makedirs(folder, exist_ok=True)
     rows = []
     for name, (builder, description) in catalog().items():

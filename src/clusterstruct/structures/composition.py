@@ -29,7 +29,6 @@ cores).  Every term is reported with the candidate.
 from dataclasses import dataclass, field
 from itertools import combinations
 import hashlib
-import warnings
 
 import numpy as np
 
@@ -129,11 +128,9 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
     seed : int
         Seed for sampling completions when a shell has too many.
     symmetry : bool, optional
-        Add the point-group bonus 0.02 log2|G| (needs pymatgen, the
-        ``symmetry`` extra).  ``None`` (default): add it when pymatgen is
-        installed, otherwise rank without it, warn, and record the point group
-        as "unknown" with the reason in ``terms["symmetry_note"]``.  ``True``:
-        raise when pymatgen is missing.  ``False``: never add it.
+        Add the point-group bonus 0.02 log2|G| (``None``, the default, or
+        ``True``).  ``False``: rank without it and record the point group as
+        "unknown" with the reason in ``terms["symmetry_note"]``.
 
     Returns
     -------
@@ -210,15 +207,10 @@ _MAX_BONUS = 0.02 * np.log2(48)
 
 
 def _rank(cands, top, symmetry):
-    """Sort candidates best first, with the symmetry bonus where it can (and should) be computed."""
-    from .descriptors import NO_PYMATGEN, have_pymatgen
-    if symmetry or (symmetry is None and have_pymatgen()):
-        return _add_symmetry_bonus(cands, top)   # without pymatgen: the one-line error
-    if symmetry is None:
-        note = f"ranked without the symmetry bonus ({NO_PYMATGEN})"
-        warnings.warn(note, UserWarning, stacklevel=3)
-    else:
-        note = "ranked without the symmetry bonus (symmetry=False)"
+    """Sort candidates best first, with the symmetry bonus unless ``symmetry`` is False."""
+    if symmetry is None or symmetry:
+        return _add_symmetry_bonus(cands, top)
+    note = "ranked without the symmetry bonus (symmetry=False)"
     for cand in cands:
         cand.terms.update({"point_group": "unknown", "point_group_order": None,
                            "symmetry_note": note, "score": cand.score})
@@ -229,7 +221,7 @@ def _rank(cands, top, symmetry):
 def _add_symmetry_bonus(cands, top):
     """Add 0.02 log2|G| to each score and sort, computing point groups only where needed.
 
-    pymatgen's point-group analysis is the slow step (tens of ms per cluster),
+    The point group is the slowest term (a few milliseconds per cluster),
     so candidates are visited in order of their score without the bonus and
     analysed until no later candidate could enter the best ``top`` even with
     the largest bonus.  Candidates left unanalysed are dropped (``top`` given).

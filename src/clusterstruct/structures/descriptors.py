@@ -9,10 +9,11 @@ coordination
     number of unlike (metal-chalcogen) neighbours within 1.15 x the bulk bond
     length; ``surface`` atoms have fewer than 4, ``bulk`` atoms 4.
 point group
-    Schoenflies symbol from pymatgen's PointGroupAnalyzer (tolerance 0.3 A).
-    pymatgen is an optional dependency (``pip install 'clusterstruct[symmetry]'``);
-    without it :func:`point_group` raises and :func:`describe` reports no point
-    group, with a note saying why.
+    Schoenflies symbol and order of the group of orthogonal maps about the centre
+    of mass that take every atom onto an atom of the same element within 0.3 A,
+    found by :func:`point_group` itself.  pymatgen's PointGroupAnalyzer, with the
+    optional ``symmetry`` extra (``pip install 'clusterstruct[symmetry]'``), is
+    available as the cross-check :func:`pymatgen_point_group`.
 equal-volume diameter
     D = (6 V / pi)^(1/3) with V = N_core x (bulk zinc-blende volume per atom, a^3/8;
     Vegard's law for CdSeTe) [A]: :func:`clusterstruct.observables.structure_size`,
@@ -30,12 +31,12 @@ from ..units import majority_material, volume_per_atom
 from .lattices import CHALCOGENS, METALS, lattice_parameters
 
 
-#: The one-line message given when a point group is asked for without pymatgen.
-NO_PYMATGEN = "point groups need pymatgen: pip install 'clusterstruct[symmetry]'"
+#: The one-line message given when the pymatgen cross-check is asked for without pymatgen.
+NO_PYMATGEN = "the pymatgen cross-check of point groups needs pymatgen: pip install 'clusterstruct[symmetry]'"
 
 
 def have_pymatgen():
-    """True when pymatgen's point-group analysis can be imported."""
+    """True when pymatgen's point-group analysis (the optional cross-check) can be imported."""
     try:
         _pymatgen()
     except ClusterstructError:
@@ -52,10 +53,11 @@ def _pymatgen():
     return Molecule, PointGroupAnalyzer
 
 
-def point_group(atoms, tolerance=0.3):
-    """Schoenflies symbol and group order of a finite cluster (pymatgen PointGroupAnalyzer).
+def pymatgen_point_group(atoms, tolerance=0.3):
+    """Point group from pymatgen's PointGroupAnalyzer, a cross-check of :func:`point_group`.
 
-    Returns ``{"symbol": str, "order": int}``.
+    Returns ``{"symbol": str, "order": int}``.  Its answer for some symmetric
+    tops is wrong and depends on the pymatgen release (see :func:`point_group`).
 
     Raises
     ------
@@ -68,6 +70,232 @@ def point_group(atoms, tolerance=0.3):
     mol = Molecule(atoms.get_chemical_symbols(), atoms.positions, charge_spin_check=False)
     pga = PointGroupAnalyzer(mol, tolerance=tolerance)
     return {"symbol": str(pga.sch_symbol), "order": len(pga.get_pointgroup())}
+
+
+def point_group(atoms, tolerance=0.3):
+    """Schoenflies symbol and order of the point group of a finite cluster.
+
+    Returns ``{"symbol": str, "order": int}``.
+
+    The symmetry operations are found directly (:func:`symmetry_operations`),
+    with no assumption about where the axes of a symmetric cluster lie: about
+    the centre of mass, an orthogonal map is fixed by the images of two
+    linearly independent atom positions a, b and the sign of its determinant.
+    Every pair (a', b') of atoms with the elements and distances from the
+    centre of (a, b) and with |a' - b'| = |a - b| gives one candidate rotation
+    (a, b -> a', b') and one candidate improper operation (the inversion times
+    the rotation a, b -> -a', -b').  A candidate is refitted by least squares
+    (Kabsch) over all the atom pairs it makes and accepted when it maps every
+    atom onto a distinct atom of the same element within ``tolerance``.  The
+    accepted operations are the group, its order their number; the symbol
+    follows from them by the usual flow chart: several axes of order >= 3 give
+    T, Td, Th, O, Oh, I or Ih; otherwise the principal axis C_n with n
+    perpendicular C2 axes gives Dn, Dnh or Dnd, without them Cnh, Cnv, S2n or
+    Cn; no axis gives Cs, Ci or C1.
+
+    pymatgen's PointGroupAnalyzer (:func:`pymatgen_point_group`, with the
+    ``symmetry`` extra) is kept only as a cross-check: it looks for rotation
+    axes from the principal axes of inertia and misses the symmetry of some
+    symmetric tops.  The (CdSe)13 core-cage cluster is mapped onto itself by
+    the rotation (x, y, z) -> (z, x, y) (a C3 axis along [111]), yet pymatgen
+    2026.10.24 reports C1 and releases 2024.1.26 to 2025.5.28 report "D1"
+    (order 3) for it.
+
+    One atom gives "Kh" (order 1); a linear cluster "D*h" (order 2) when it is
+    centrosymmetric, else "C*v" (order 1), as pymatgen counts them.  When the
+    operations accepted at ``tolerance`` do not form a group (atoms lying
+    about ``tolerance`` away from their images), the tolerance is halved
+    until they do.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    tolerance : float
+        Largest distance [A] between the image of an atom and the atom it
+        maps onto.
+    """
+    if not tolerance > 0:
+        raise ClusterstructError(f"point group: the tolerance must be > 0 A, got {tolerance}")
+    symbols = np.asarray(atoms.get_chemical_symbols())
+    if len(symbols) == 1:
+        return {"symbol": "Kh", "order": 1}
+    masses = atoms.get_masses()
+    pos = atoms.positions - masses @ atoms.positions / masses.sum()
+    tol = float(tolerance)
+    while True:
+        if _is_linear(pos, tol):
+            centro = _maps_onto(-pos, pos, symbols, tol)
+            return {"symbol": "D*h", "order": 2} if centro else {"symbol": "C*v", "order": 1}
+        ops = symmetry_operations(pos, symbols, tol)
+        symbol, expected = _schoenflies(ops)
+        if expected == len(ops) or tol < 1e-6:
+            return {"symbol": symbol, "order": len(ops)}
+        tol /= 2
+
+
+def _is_linear(pos, tol):
+    """True when every atom lies within ``tol`` of one line through the origin."""
+    r = np.linalg.norm(pos, axis=1)
+    far = int(np.argmax(r))
+    if r[far] <= tol:
+        return True
+    u = pos[far] / r[far]
+    return bool(np.linalg.norm(pos - np.outer(pos @ u, u), axis=1).max() <= tol)
+
+
+def _maps_onto(image, pos, symbols, tol):
+    from scipy.spatial import cKDTree
+    for el in np.unique(symbols):
+        sel = symbols == el
+        dist, j = cKDTree(pos[sel]).query(image[sel], distance_upper_bound=tol)
+        if not np.all(np.isfinite(dist)) or len(np.unique(j)) != sel.sum():
+            return False
+    return True
+
+
+def symmetry_operations(positions, symbols, tolerance=0.3):
+    """The orthogonal 3x3 matrices R that map a centred cluster onto itself.
+
+    R is accepted when each R p_i lies within ``tolerance`` [A] of a distinct
+    atom of the same element.  ``positions`` must be centred (centre of mass at
+    the origin) and not all on one line; the identity comes first, then the
+    other rotations, then the improper operations.  See :func:`point_group`.
+    """
+    from scipy.spatial import cKDTree
+    pos = np.asarray(positions, float)
+    symbols = np.asarray(symbols)
+    tol = float(tolerance)
+    n = len(pos)
+    _, kind = np.unique(symbols, return_inverse=True)
+    members = [np.flatnonzero(kind == k) for k in range(kind.max() + 1)]
+    trees = [cKDTree(pos[m]) for m in members]
+    r = np.linalg.norm(pos, axis=1)
+
+    def images(i):   # atoms that can be the image of atom i: same element, same distance from the centre
+        m = members[kind[i]]
+        return m[np.abs(r[m] - r[i]) <= tol]
+
+    # reference a: at least half as far from the centre as the farthest atom (a well-conditioned
+    # fit); of those, the one with fewest possible images, then the farthest
+    usable = np.flatnonzero(r >= 0.5 * r.max())
+    n_img = np.array([len(images(i)) for i in usable])
+    a = usable[np.lexsort((-r[usable], n_img))[0]]
+    # reference b: at least half as far off the line through a as the farthest; fewest images
+    off = np.linalg.norm(np.cross(pos[a] / r[a], pos), axis=1)
+    usable = np.flatnonzero(off >= 0.5 * off.max())
+    n_img = np.array([len(images(j)) for j in usable])
+    b = usable[np.lexsort((-off[usable], n_img))[0]]
+    d_ab = np.linalg.norm(pos[a] - pos[b])
+
+    def pairing(rot, cut):
+        """perm with |R p_i - p_perm(i)| <= cut, same elements, one-to-one; or None."""
+        moved = pos @ rot.T
+        perm = np.empty(n, int)
+        for m, tree in zip(members, trees):
+            dist, j = tree.query(moved[m], distance_upper_bound=cut)
+            if not np.all(np.isfinite(dist)):
+                return None
+            perm[m] = m[j]
+        return perm if len(np.unique(perm)) == n else None
+
+    proper, improper = [], []
+    ref = pos[[a, b]]
+    for a2 in images(a):
+        for b2 in images(b):
+            if b2 == a2 or abs(np.linalg.norm(pos[a2] - pos[b2]) - d_ab) > 2 * tol:
+                continue
+            for sign, found in ((1.0, proper), (-1.0, improper)):
+                # sign -1: R = -Q with Q a rotation taking a, b to -a', -b'
+                rot = sign * _kabsch(ref, sign * pos[[a2, b2]])
+                perm = pairing(rot, 3 * tol)
+                if perm is None:
+                    continue
+                rot = sign * _kabsch(pos, sign * pos[perm])   # refit over every atom
+                if pairing(rot, tol) is not None:
+                    found.append(rot)
+    proper.sort(key=lambda m: -np.trace(m))   # the identity (trace 3) first
+    improper.sort(key=lambda m: np.trace(m))
+    return proper + improper
+
+
+def _kabsch(p, q):
+    """The rotation R (det +1) minimising sum_i |R p_i - q_i|^2."""
+    u, _, vt = np.linalg.svd(q.T @ p)
+    d = 1.0 if np.linalg.det(u @ vt) > 0 else -1.0
+    return u @ np.diag([1.0, 1.0, d]) @ vt
+
+
+#: Orders of the groups with several axes of order >= 3.
+_CUBIC_ORDERS = {"T": 12, "Td": 24, "Th": 24, "O": 24, "Oh": 48, "I": 60, "Ih": 120}
+
+
+def _rotation(m):
+    """(unit axis, angle [rad]) of the rotation m (det +1); axis sign fixed."""
+    w, v = np.linalg.eig(m)
+    axis = np.real(v[:, np.argmin(np.abs(w - 1))])
+    axis /= np.linalg.norm(axis)
+    k = np.argmax(np.abs(axis) > 1e-6)
+    if axis[k] < 0:
+        axis = -axis
+    return axis, float(np.arccos(np.clip((np.trace(m) - 1) / 2, -1.0, 1.0)))
+
+
+def _schoenflies(ops):
+    """(Schoenflies symbol, order that symbol implies) of a list of orthogonal matrices."""
+    par = 0.995   # |cos| above which two axes are one (about 6 degrees)
+    perp = 0.1    # |cos| below which two axes are perpendicular (about 6 degrees)
+    axes = []     # [axis, order]
+    for m in ops:
+        if np.linalg.det(m) < 0:
+            continue
+        u, angle = _rotation(m)
+        if angle < 0.1:   # the identity
+            continue
+        for entry in axes:
+            if abs(entry[0] @ u) > par:
+                entry[1] += 1
+                break
+        else:
+            axes.append([u, 2])
+    rotoreflections = [_rotation(-m) for m in ops if np.linalg.det(m) < 0]   # S = -Q, Q a rotation
+    # S = -Q: the inversion has Q = E, a mirror Q = C2 about its normal; S_n (n < 60) lies between
+    inversion = any(angle < 0.1 for _, angle in rotoreflections)
+    mirrors = [u for u, angle in rotoreflections if abs(angle - np.pi) < 0.05]   # normals
+    high = [u for u, order in axes if order >= 3]
+    if len(high) >= 2:
+        top = max(order for _, order in axes)
+        base = "I" if top == 5 else "O" if top == 4 else "T"
+        if inversion:
+            symbol = base + "h"
+        elif base == "T" and rotoreflections:
+            symbol = "Td"
+        else:
+            symbol = base
+        return symbol, _CUBIC_ORDERS[symbol]
+    if not axes:
+        if mirrors:
+            return "Cs", 2
+        return ("Ci", 2) if inversion else ("C1", 1)
+    n = max(order for _, order in axes)
+    principal = [u for u, order in axes if order == n]
+    # D2d: the principal C2 is the one that is also an S4 axis
+    s_axes = [u for u, angle in rotoreflections if 0.1 <= angle <= np.pi - 0.05]
+    principal.sort(key=lambda u: not any(abs(u @ s) > par for s in s_axes))
+    z = principal[0]
+    perp_c2 = sum(1 for u, order in axes if order == 2 and abs(u @ z) < perp)
+    sigma_h = any(abs(u @ z) > par for u in mirrors)
+    sigma_v = sum(1 for u in mirrors if abs(u @ z) < perp)
+    if perp_c2 >= n:
+        if sigma_h:
+            return f"D{n}h", 4 * n
+        return (f"D{n}d", 4 * n) if sigma_v else (f"D{n}", 2 * n)
+    if sigma_h:
+        return f"C{n}h", 2 * n
+    if sigma_v:
+        return f"C{n}v", 2 * n
+    if rotoreflections:
+        return f"S{2 * n}", 2 * n
+    return f"C{n}", n
 
 
 def coordination(atoms, bond_length=None, *, backend="auto"):
@@ -128,8 +356,7 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
     Keys: formula, n_atoms, counts, mass_Da, point_group, point_group_order,
     coordination (per element: {bonds: count}), bond_length_A (mean, std, min,
     max, n), rg_number_A, rg_electron_A, dmax_A, d_equal_volume_A (with its
-    definition), n_surface, n_bulk.  Without pymatgen, point_group and
-    point_group_order are None and point_group_note says why.
+    definition), n_surface, n_bulk.
     """
     from ..io import formula
     from ..observables import radii_of_gyration, structure_size
@@ -148,12 +375,8 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
         "counts": dict(sorted(Counter(symbols).items())),
         "mass_Da": float(atoms.get_masses().sum()),
     }
-    if have_pymatgen():
-        pg = point_group(atoms)
-        out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
-    else:
-        out["point_group"] = out["point_group_order"] = None
-        out["point_group_note"] = f"not computed ({NO_PYMATGEN})"
+    pg = point_group(atoms)
+    out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
     if info_material and core:
         if bond_length is None:
             bond_length = lattice_parameters(info_material, lattice).bond_length

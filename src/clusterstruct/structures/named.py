@@ -37,7 +37,7 @@ __all__ = ["tetrahedron", "cd37s20", "zn32se", "cdse13", "NAMED"]
 def _ranked(material, n_m, n_x, lattice, rank, label):
     if not isinstance(rank, (int, np.integer)) or rank < 1:
         raise ClusterstructError(f"rank must be an integer >= 1, got {rank!r}")
-    # the symmetry bonus is part of the documented ranking: no silent substitute without pymatgen
+    # the symmetry bonus is part of the documented ranking
     cands = carve_to_composition(material, n_m, n_x, lattice=lattice, top=rank, symmetry=True)
     if len(cands) < rank:
         raise ClusterstructError(f"only {len(cands)} distinct {label} candidates exist; rank {rank} asked")
