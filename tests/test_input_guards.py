@@ -73,3 +73,22 @@ def test_shape_and_model_names_are_validated(tmp_path, args, message):
     out = subprocess.run([sys.executable, "-m", "clusterstruct.cli.main", *args], capture_output=True, text=True)
     assert out.returncode != 0 and message in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("threads", ["-3", "100000"])
+def test_bad_thread_counts_fail_cleanly(threads):
+    # OpenMP would try to allocate stacks for a negative or huge count (abort or segfault)
+    out = subprocess.run([sys.executable, "-m", "clusterstruct.cli.main", "saxs", "structures/cd20se10_tetrahedron.xyz",
+                          "--n-q", "3", "--threads", threads], capture_output=True, text=True,
+                         cwd=__file__.rsplit("/tests/", 1)[0])
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "threads must be an integer from 1 to" in out.stderr
+
+
+def test_thread_counts_are_checked_in_the_library():
+    from clusterstruct._threads import resolve_threads, default_threads
+    from clusterstruct.errors import ClusterstructError
+    assert resolve_threads(None) == default_threads() and resolve_threads(1) == 1
+    for bad in (-3, 10 ** 6, 1.5, True, "x"):
+        with pytest.raises(ClusterstructError, match="threads must be"):
+            resolve_threads(bad)

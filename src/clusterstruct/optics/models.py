@@ -43,7 +43,7 @@ import warnings
 
 import numpy as np
 
-from .._threads import default_threads
+from .._threads import resolve_threads
 from ..errors import ClusterstructError
 from . import _numpy_kernels
 from .parameters import material_parameters
@@ -154,7 +154,7 @@ def gap_energy(diameter_nm, material, *, model="brus", lattice=None, shape="sphe
         return nm_to_energy(peak), flags
     p = material_parameters(material, lattice, x=x)
     k = _kernels(backend)
-    n_threads = int(n_threads or default_threads())
+    n_threads = resolve_threads(n_threads)
     out = np.empty_like(d)
     if model == "calibrated":
         from .calibration import calibration

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .._backend import default_backend
-from .._threads import default_threads
+from .._threads import resolve_threads
 from ..errors import ClusterstructError
 from . import _numpy_kernels
 
@@ -169,7 +169,7 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
     if mode not in MODES:
         raise ClusterstructError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     k = kernels(backend)
-    n_threads = int(n_threads or default_threads())
+    n_threads = resolve_threads(n_threads)
     order, labels, starts = species_layout(species)
     pos = np.ascontiguousarray(pos[order])
     pairs = species_pairs(labels)
@@ -225,7 +225,7 @@ def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None):
     """Build the per-species-pair histogram once, for reuse (PDF fits, many transforms)."""
     pos = np.ascontiguousarray(positions, dtype=np.float64)
     k = kernels(backend)
-    n_threads = int(n_threads or default_threads())
+    n_threads = resolve_threads(n_threads)
     order, labels, starts = species_layout(species)
     pos = np.ascontiguousarray(pos[order])
     hist = distance_histogram(pos, starts, float(dr), max_distance(pos, backend=backend),
@@ -266,7 +266,7 @@ def histogram_sums(ph, q, *, sig2=None, zoom=1.0, hist=None, backend="auto", n_t
         nodes, the first ones, and ``sig2`` must then match its shape.
     """
     k = kernels(backend)
-    n_threads = int(n_threads or default_threads())
+    n_threads = resolve_threads(n_threads)
     q = np.ascontiguousarray(q, dtype=np.float64)
     return _transform(k, ph.hist if hist is None else hist, ph.dr * zoom, q, sig2, n_threads)
 

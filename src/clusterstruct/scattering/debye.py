@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from .._threads import default_threads
+from .._threads import resolve_threads
 from .._version import __version__
 from ..errors import ClusterstructError
 from . import _engine
@@ -155,7 +155,7 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
         from ..io import check_arrays
         check_arrays(pos, symbols, source=source, allow_overlap=allow_overlap)
     q = validate_q(q)
-    n_threads = int(n_threads or default_threads())
+    n_threads = resolve_threads(n_threads)
     t0 = time.perf_counter()
     sums = _engine.pair_sinc_sums(pos, symbols, q, mode=mode, backend=backend, dr=dr,
                                   n_threads=n_threads, dmax=dmax)
