@@ -92,3 +92,55 @@ def test_thread_counts_are_checked_in_the_library():
     for bad in (-3, 10 ** 6, 1.5, True, "x"):
         with pytest.raises(ClusterstructError, match="threads must be"):
             resolve_threads(bad)
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "clusterstruct.cli.main", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def files(tmp_path):
+    import numpy as np
+    one = tmp_path / "one.xyz"
+    one.write_text("1\n\nCd 0 0 0\n")
+    q = np.geomspace(0.03, 0.5, 40)
+    data = tmp_path / "d.dat"
+    np.savetxt(data, np.column_stack([q, np.exp(-(q * 6) ** 2 / 3) + 0.01]))
+    h5 = tmp_path / "s.h5"
+    assert _cli("saxs", "structures/cd20se10_tetrahedron.xyz", "--n-q", "3", "-o", h5,
+                cwd=REPO).returncode == 0
+    spec = tmp_path / "bad.toml"
+    spec.write_bytes(b'[screen]\nname = "\xff\xfe"\n')
+    return {"ONE": one, "DATA": data, "H5": h5, "SPEC": spec, "TMP": tmp_path}
+
+
+REPO = __file__.rsplit("/tests/", 1)[0]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["fit-pdf", "ONE", "tests/data/diffpy-cmi/CdSe-4.gr", "--qdamp", "0.05"], "at least 2 atoms"),
+    (["pdf", "structures/cd20se10_tetrahedron.xyz", "--qmax", "0"], "Q window"),
+    (["pdf", "structures/cd20se10_tetrahedron.xyz", "--rstep", "1e-7"], "r points"),
+    (["build", "sphere", "--material", "ZnSe", "--radius", "6", "-o", "TMP/bs.foo"], "unknown structure format"),
+    (["results", "H5"], "not a clusterstruct screening results file"),
+    (["screen", "SPEC", "-o", "TMP/bad.h5"], "not UTF-8"),
+    (["saxs", "structures/cd20se10_tetrahedron.xyz", "--plot", "TMP/x.jpgx", "-o", "TMP/x.csv"],
+     "unknown figure format"),
+])
+def test_bad_inputs_are_one_line_errors_with_nothing_written(files, args, message):
+    """Each of these once ended in a Python traceback (or tried to allocate 500 GB)."""
+    def sub(a):
+        for k, v in files.items():
+            a = a.replace(k, str(v)) if a.startswith(k) else a
+        return a
+    out = _cli(*[sub(a) for a in args], cwd=REPO)
+    assert out.returncode != 0 and message in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (files["TMP"] / "x.csv").exists() and not (files["TMP"] / "bs.foo").exists()
+
+
+def test_fit_saxs_on_a_one_atom_structure_reports_instead_of_crashing(files):
+    out = _cli("fit-saxs", files["DATA"], files["ONE"], "--q-unit", "A-1", cwd=REPO)
+    assert out.returncode == 0 and "Traceback" not in out.stderr
+    assert "chi2_red" in out.stdout + out.stderr   # a single atom cannot fit a Guinier curve: it says so

@@ -156,3 +156,16 @@ def output_kind(path):
     if ext in (".h5", ".hdf5", ".hdf"):
         return "h5"
     return "csv" if ext == ".csv" else "text"
+
+
+def check_figure_path(path):
+    """Refuse a figure name whose extension matplotlib cannot write, before any work or output."""
+    ext = os.path.splitext(str(path))[1].lower().lstrip(".")
+    from matplotlib.figure import Figure
+    supported = Figure().canvas.get_supported_filetypes()
+    if ext not in supported:
+        raise ClusterstructError(f"--plot {path}: unknown figure format {('.' + ext) if ext else '(no extension)'}; "
+                                 f"use one of {', '.join('.' + k for k in sorted(supported))}")
+    folder = os.path.dirname(os.path.abspath(str(path)))
+    if not os.path.isdir(folder):
+        raise ClusterstructError(f"--plot {path}: folder {folder} does not exist")

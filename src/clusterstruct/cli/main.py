@@ -6,7 +6,7 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import build, info, measured, optics, pdf, saxs, screen
+from . import _common, build, info, measured, optics, pdf, saxs, screen
 
 SUBCOMMANDS = [saxs, build, info, optics, measured, pdf, screen]
 
@@ -34,6 +34,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.formatwarning = _warning_line
     try:
+        if getattr(args, "plot", None):
+            _common.check_figure_path(args.plot)
         return int(args.func(args) or 0)
     except (ClusterstructError, OSError) as exc:
         if args.traceback:

@@ -71,6 +71,10 @@ def add_parser(sub):
     return p
 
 
+#: Largest r grid `pdf` computes (0.001 A over 100 A); finer grids only cost memory.
+MAX_R_POINTS = 100_000
+
+
 def run_pdf(args):
     import numpy as np
     from .._version import __version__
@@ -80,8 +84,13 @@ def run_pdf(args):
     uiso = _common.parse_element_values(args.uiso, "--uiso")
     eng = DebyePDF(atoms, args.qmax)
     rmax = args.rmax or eng.dmax + 5.0
-    if args.rstep <= 0 or rmax <= args.rmin:
+    if not args.rstep > 0 or rmax <= args.rmin:
         raise ClusterstructError("need --rstep > 0 and --rmax > --rmin")
+    n_r = (rmax - args.rmin) / args.rstep
+    if n_r > MAX_R_POINTS:
+        raise ClusterstructError(f"--rstep {args.rstep:g} A gives {n_r:.3g} r points over {args.rmin:g}-{rmax:g} A "
+                                 f"(at most {MAX_R_POINTS:,}); a PDF holds no detail below pi/Qmax "
+                                 f"= {np.pi / args.qmax:.3g} A")
     r = np.arange(args.rmin, rmax + args.rstep / 2, args.rstep)
     pd = eng.gr(r, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp, qbroad=args.qbroad, uiso=uiso,
                 delta2=args.delta2, partials=args.partials)

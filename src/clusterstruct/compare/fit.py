@@ -307,7 +307,7 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
         sizes = structure_sizes(atoms)
         row = {"structure": model.name, "chi2_red": float(np.mean([f.chi2_red for f in fits])),
                "scale": fits[0].params["scale"], "background": fits[0].params["background"],
-               "rg_number_A": sizes["rg_number_A"], "rg_guinier_model_A": sizes["guinier"]["rg_A"],
+               "rg_number_A": sizes["rg_number_A"], "rg_guinier_model_A": sizes.get("guinier", {}).get("rg_A", float("nan")),
                "dmax_A": sizes["dmax_A"], "fits": fits,
                "warnings": [w if len(fits) == 1 else f"{f.meta['data']}: {w}" for f in fits for w in f.warnings]}
         if absorption_peak_nm is not None:

@@ -156,6 +156,9 @@ class DebyePDF:
         if form_factors not in ("waasmaier-kirfel", "constant"):
             raise ClusterstructError("form_factors must be 'waasmaier-kirfel' or 'constant'")
         self.symbols = atoms.get_chemical_symbols()
+        if len(self.symbols) < 2:
+            raise ClusterstructError(f"a PDF needs at least 2 atoms (pairs); the structure has {len(self.symbols)}")
+        check_window(0.0, qmax)
         from ..io import check_arrays
         check_arrays(atoms.positions, self.symbols, source="structure", allow_overlap=True, min_distance=0)
         self.backend, self.n_threads = backend, n_threads

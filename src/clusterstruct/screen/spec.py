@@ -85,7 +85,11 @@ def load_spec(path):
     src = os.fspath(path)
     if not os.path.exists(src):
         raise SpecError(f"{src}: no such spec file")
-    text = open(src, encoding="utf-8").read()
+    try:
+        with open(src, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{src}: not UTF-8 text (byte {exc.start}); TOML specs must be UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -191,6 +191,9 @@ def read_results(path):
         raise ClusterstructError(f"{path}: no such results file")
     try:
         with h5py.File(path, "r") as fh:
+            if "records" not in fh or "profiles" not in fh:
+                raise ClusterstructError(f"{path}: not a clusterstruct screening results file (no /records "
+                                         "group); results files come from 'clusterstruct screen'")
             out = {k: fh["records"][k][()] for k in fh["records"]}
             for k in STRINGS:
                 out[k] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in out[k]], dtype=object)

@@ -42,9 +42,18 @@ def write_structure(path, atoms, *, format=None):
     import ase.io
     from ase.io.formats import filetype
 
+    from ase.io.formats import UnknownFileTypeError, ioformats
+    from ..errors import ClusterstructError
+
     path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
     if format is None:
-        ext = os.path.splitext(path)[1].lower()
-        format = "extxyz" if ext in (".xyz", ".extxyz") else filetype(path, read=False)
+        try:
+            format = "extxyz" if ext in (".xyz", ".extxyz") else filetype(path, read=False)
+        except UnknownFileTypeError:
+            format = None
+    if format not in ioformats or not ioformats[format].can_write:
+        raise ClusterstructError(f"{path}: unknown structure format {ext or '(no extension)'!r}; use .xyz "
+                                 "(extended xyz), .cif, .pdb, .vasp or another format ASE writes")
     with atomic_path(path) as tmp:
         ase.io.write(tmp, normalised(atoms), format=format)
