@@ -125,7 +125,7 @@ def test_parameter_at_bound_and_large_uncertainty(cd56):
     fit = fit_profile(cd56, _data(q, y, s), structure_factor="hs")
     assert fit.params["hs_volfraction"] < 1e-6
     assert any(w.startswith("hs_volfraction") and "lower bound 0" in w for w in fit.warnings)
-    assert any(w.startswith("hs_volfraction") and "larger than the value" in w for w in fit.warnings)
+    assert any(w.startswith("hs_volfraction") and "uncertainty exceeds the value" in w for w in fit.warnings)
     assert fit.meta["bounds"]["hs_volfraction"] == [0.0, 0.6]
 
 

@@ -1,6 +1,7 @@
 """Checks that turn a fit result into a list of plain-language warnings.
 
-Every fit of a measured curve (``fit_profile``, ``guinier_auto``, ``unified_fit``)
+Every fit of a measured curve (``fit_profile``, ``guinier_auto``, ``unified_fit``,
+``clusterstruct.pdf.fit_pdf``)
 reports its warnings with the result; the command line prints them in the text output
 and the JSON.  A warning means the numbers are not to be taken as a result without a
 look at the data and the residuals.
@@ -14,8 +15,9 @@ chi^2_red far from 1
     sigma was not given and was assumed (1 % of I), chi^2 is not absolute and the
     warning says so.
 parameter at a bound
-    within 1e-6 (relative to the bound, or to the width of the allowed interval, or
-    to the data scale for a bound at 0 with no upper bound) of a lower or upper bound.
+    within ``rtol`` (1e-6 for SAXS fits, 1e-3 for PDF fits) of a lower or upper bound,
+    relative to the width of the allowed interval, or to the bound, or to the
+    parameter's typical size for a bound at 0 with no upper limit (:func:`at_bound`).
 uncertainty larger than its value
     1-sigma error > |value|: the data do not determine the parameter.
 rise in the data
@@ -64,16 +66,17 @@ def chi2_warning(chi2_red, dof, *, sigma_assumed=False, coverage=CHI2_COVERAGE):
 def at_bound(value, lo, hi, *, ref=1.0, rtol=BOUND_RTOL):
     """'lower', 'upper' or None: is ``value`` within ``rtol`` of a bound?
 
-    The tolerance is relative to the bound itself, or, for a bound at 0, to the width
-    of a finite interval, else to ``ref`` (a typical size of the parameter).
+    The tolerance is relative to the width of the allowed interval when it is finite,
+    else to the bound itself, or, for a bound at 0 with no upper limit, to ``ref`` (a
+    typical size of the parameter).
     """
     for bound, side in ((lo, "lower"), (hi, "upper")):
         if bound is None or not np.isfinite(bound):
             continue
-        if bound != 0:
-            scale = abs(bound)
-        elif np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
             scale = hi - lo
+        elif bound != 0:
+            scale = abs(bound)
         else:
             scale = abs(ref) if ref else 1.0
         if abs(value - bound) <= rtol * scale:
@@ -81,13 +84,13 @@ def at_bound(value, lo, hi, *, ref=1.0, rtol=BOUND_RTOL):
     return None
 
 
-def bound_warnings(values, bounds, *, refs=None, transform=None):
+def bound_warnings(values, bounds, *, refs=None, transform=None, rtol=BOUND_RTOL):
     """Warnings for the parameters that sit at a bound.
 
     values : dict name -> value; bounds : dict name -> (lo, hi); refs : dict name ->
     typical size (for bounds at 0 without an upper bound); transform : dict name ->
     function applied to value and bounds before the test (e.g. log for parameters
-    fitted in log space).
+    fitted in log space); rtol : see :func:`at_bound`.
     """
     out = []
     for name, (lo, hi) in bounds.items():
@@ -96,25 +99,26 @@ def bound_warnings(values, bounds, *, refs=None, transform=None):
         v = values[name]
         f = (transform or {}).get(name)
         tv, tlo, thi = (f(v), f(lo), f(hi)) if f else (v, lo, hi)
-        side = at_bound(tv, tlo, thi, ref=(refs or {}).get(name, 1.0))
+        side = at_bound(tv, tlo, thi, ref=(refs or {}).get(name, 1.0), rtol=rtol)
         if side:
             b = lo if side == "lower" else hi
-            out.append(f"{name} = {v:.4g} is at its {side} bound {b:g}: the data do not fix it inside "
-                       "the allowed range")
+            out.append(f"{name} = {v:.5g} is at its {side} bound {b:.5g} (allowed {lo:.5g}..{hi:.5g}): not a "
+                       "free optimum; the data do not fix it inside the allowed range")
     return out
 
 
 def uncertainty_warnings(values, errors, names=None):
-    """Warnings for parameters whose 1-sigma error exceeds |value|."""
+    """Warnings for parameters whose 1-sigma error exceeds |value| or could not be computed."""
     out = []
     for name in names or values:
         v, e = values.get(name), errors.get(name)
         if v is None or e is None:
             continue
         if not np.isfinite(e):
-            out.append(f"{name}: uncertainty not defined (singular fit)")
+            out.append(f"the uncertainty of {name} could not be computed (singular Jacobian)")
         elif e > abs(v):
-            out.append(f"{name} = {v:.4g} +- {e:.3g}: the uncertainty is larger than the value")
+            out.append(f"{name} = {v:.4g} +- {e:.2g}: the uncertainty exceeds the value (not determined "
+                       "by these data)")
     return out
 
 

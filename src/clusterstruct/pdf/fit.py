@@ -34,8 +34,8 @@ Warnings
 Each fit carries a list of warnings (``PDFFit.warnings``; also issued as RuntimeWarning):
 Qdamp or Qbroad neither in the file header nor given (0 used; both change the fitted G(r)),
 a fit that did not converge, a parameter closer to a bound than 0.1 % of its allowed range
-(1e-6 for the unbounded scale), an
-uncertainty larger than the parameter's magnitude, and Rw above :data:`RW_HIGH` (0.30; fits
+(of its own size for the scale, bounded at 0 only), an uncertainty larger than the parameter's
+magnitude (these two from :mod:`clusterstruct.compare.guards`, as for SAXS fits), and Rw above :data:`RW_HIGH` (0.30; fits
 of crystalline nanoparticle PDFs with a sound model reach 0.1-0.3).
 
 Settings
@@ -50,6 +50,7 @@ import warnings
 
 import numpy as np
 
+from ..compare.guards import bound_warnings, uncertainty_warnings
 from ..errors import ClusterstructError
 from .core import DebyePDF, check_window
 
@@ -256,21 +257,11 @@ def _fit_warnings(settings, refine, names, res, rw, errors, lo, hi):
              if settings[k]["source"] == "default" and k not in refine]
     if not res.success:
         notes.append(f"the fit did not converge ({res.message}); stopped at Rw = {rw:.4f}")
-    for n, x, a, b in zip(names, res.x, lo, hi):
-        span = b - a
-        for bound, side in ((a, "lower"), (b, "upper")):
-            if not np.isfinite(bound):
-                continue
-            tol = BOUND_TOLERANCE * span if np.isfinite(span) else 1e-6 * max(1.0, abs(bound))
-            if abs(x - bound) <= tol:
-                notes.append(f"{n} = {x:.5g} is at its {side} bound {bound:.5g} (allowed {a:.5g}..{b:.5g}): "
-                             "not a free optimum; the value and its uncertainty are doubtful")
-    for n in names:
-        x, e = dict(zip(names, res.x))[n], errors[n]
-        if not np.isfinite(e):
-            notes.append(f"the uncertainty of {n} could not be computed (singular Jacobian)")
-        elif e > abs(x):
-            notes.append(f"{n} = {x:.4g} +- {e:.2g}: the uncertainty exceeds the value (not determined by these data)")
+    x = dict(zip(names, map(float, res.x)))
+    # the scale is bounded at 0 only: "at the bound" there means within 0.1 % of its own size
+    notes += bound_warnings(x, {n: (a, b) for n, a, b in zip(names, lo, hi)}, rtol=BOUND_TOLERANCE,
+                            refs={"scale": abs(x.get("scale", 1.0))})
+    notes += uncertainty_warnings(x, errors, names)
     if rw > RW_HIGH:
         notes.append(f"Rw = {rw:.3f} is above {RW_HIGH:.2f}: the model leaves much of the signal unexplained; "
                      "treat the refined values with caution")
