@@ -44,14 +44,6 @@ SIZE_DEFINITIONS = {
     "edge": "metal-metal edge",
 }
 
-#: What each size definition means.
-SIZE_DEFINITION_TEXT = {
-    "equal-volume": "diameter of the sphere with the core's bulk volume, (6 N V_atom / pi)^(1/3), "
-                    "V_atom the bulk zinc-blende volume per atom",
-    "rg-sphere": "uniform-sphere diameter 2.582 x number-weighted Rg of the core",
-    "edge": "largest metal-metal distance (the edge of a tetrahedron)",
-}
-
 #: Hull volume / volume of the regular tetrahedron whose edge is the core's Dmax, below
 #: which a core is taken as a tetrahedron (1.0 for the tetrahedral MSC series, 1.4 for an
 #: octahedron, 1.6 for a cube, 2.7-3.0 for carved spheres).
@@ -108,8 +100,13 @@ def radii_of_gyration(positions, symbols):
 def structure_size(atoms, definition="equal-volume"):
     """Size [nm] of the core (Zn, Cd, S, Se, Te atoms) by the named definition.
 
-    See :data:`SIZE_DEFINITION_TEXT`.  The equal-volume diameter uses the bulk zinc-blende
-    volume per atom of the material (Vegard's law for CdSeTe).
+    equal-volume
+        diameter of the sphere with the core's bulk volume, (6 N V_atom / pi)^(1/3), V_atom
+        the bulk zinc-blende volume per atom of the material (Vegard's law for CdSeTe);
+    rg-sphere
+        uniform-sphere diameter 2.582 x number-weighted Rg of the core;
+    edge
+        largest metal-metal distance (the edge of a tetrahedron).
     """
     from .scattering.sizes import SPHERE_D_OVER_RG, max_dimension, radius_of_gyration
     check_size_definition(definition)

@@ -8,9 +8,8 @@ predictions to measured peaks of the candidate's own material.
 import numpy as np
 
 from ..errors import ClusterstructError
-from ..observables import (SIZE_DEFINITIONS, check_model, check_shape, guess_shape, predict_peak,  # noqa: F401
-                           structure_size)
-from ..units import material_of  # noqa: F401  (re-exported: clusterstruct.optics.material_of)
+from ..observables import check_model, check_shape, predict_peak, structure_size
+from ..units import material_of
 from .models import MODELS
 
 #: The MSC labels of the source papers [nm], per material (first-exciton peaks).

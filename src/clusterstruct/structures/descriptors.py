@@ -27,7 +27,7 @@ from collections import Counter
 import numpy as np
 
 from ..errors import ClusterstructError
-from ..units import majority_material, volume_per_atom
+from ..units import equal_volume_diameter_A, majority_material, volume_per_atom
 from .lattices import CHALCOGENS, METALS, lattice_parameters
 
 
@@ -340,7 +340,7 @@ def describe_core(atoms, bond_length, *, lattice_a=None, lattice="zincblende"):
     n = len(atoms)
     vpa = (lattice_a ** 3 / 8 if lattice == "zincblende" and lattice_a
            else volume_per_atom(majority_material(symbols), lattice))
-    d_eq = (6 * n * vpa / np.pi) ** (1 / 3)
+    d_eq = equal_volume_diameter_A(n, vpa)
     rg = radius_of_gyration(atoms.positions)
     return {
         "f4_chalcogen": float((counts[is_chalc] == 4).mean()) if is_chalc.any() else 0.0,
