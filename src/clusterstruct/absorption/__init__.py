@@ -1,0 +1,1 @@
+"""UV-vis absorption spectra over time: loading, peaks, isosbestic points, kinetics."""
