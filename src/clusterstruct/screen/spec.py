@@ -9,7 +9,8 @@ A spec has four parts (see ``examples/screen_msc.toml``)::
                     alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"}
     [compute]       saxs = {q_min, q_max, n_q, q_unit}, optics = {model}
     [[targets]]     kind = "saxs" (file, q_unit, weight) | "absorption" (peak_nm, tolerance_nm,
-                    material) | "mass" (mass_Da, tolerance_Da, material)
+                    material) | "mass" (mass_Da, tolerance_Da, material; optional ion, charge,
+                    ligands = {oleate = 34}: envelope-aware, see clusterstruct.screen.work)
 
 Every error names the key path (``candidates[2].radius.step``) and stops the run before any
 work.  Relative file paths are taken relative to the spec file.
@@ -43,7 +44,7 @@ SAXS_KEYS = {"q_min", "q_max", "n_q", "q_unit"}
 TARGET_KEYS = {
     "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max", "material"},
     "absorption": {"kind", "peak_nm", "tolerance_nm", "material", "weight"},
-    "mass": {"kind", "mass_Da", "tolerance_Da", "material", "weight"},
+    "mass": {"kind", "mass_Da", "tolerance_Da", "material", "weight", "ion", "charge", "ligands"},
 }
 
 
@@ -241,12 +242,42 @@ def validate(raw, *, source="spec", base="."):
                 _fail(source, f"{where}.mass_Da", "missing")
             tt.update({"mass_Da": _positive(source, f"{where}.mass_Da", t["mass_Da"]),
                        "tolerance_Da": _positive(source, f"{where}.tolerance_Da", t.get("tolerance_Da", 10.0))})
+            if {"ion", "charge", "ligands"} & set(t):
+                tt["envelope"] = _mass_envelope(source, where, t)
         if tt["material"] is not None and tt["material"] not in MATERIALS:
             _fail(source, f"{where}.material", f"unknown material {tt['material']!r}")
         targets.append(tt)
     return {"seed": seed, "batch_size": batch, "name": screen.get("name", "screen"), "blocks": out_blocks,
             "q": q, "saxs": saxs, "optics_model": optics.get("model"), "targets": targets,
             "_source": source}
+
+
+def _mass_envelope(source, where, t):
+    """Ion forms (ion x charge) and ligand counts of an envelope-aware mass target."""
+    from ..mass.envelopes import check_ion
+    from ..mass.search import LIGANDS
+    ions = t.get("ion", "M")
+    ions = ions if isinstance(ions, list) else [ions]
+    charges = t.get("charge", 1)
+    charges = charges if isinstance(charges, list) else [charges]
+    forms = []
+    for ion in ions:
+        for z in charges:
+            if isinstance(z, bool) or not isinstance(z, int):
+                _fail(source, f"{where}.charge", f"must be an integer or a list of integers, got {z!r}")
+            try:
+                forms.append(list(check_ion(ion, z)))
+            except ClusterstructError as exc:
+                _fail(source, f"{where}.ion", str(exc))
+    ligs = t.get("ligands", {})
+    if not isinstance(ligs, dict):
+        _fail(source, f"{where}.ligands", "must be a table of name = count, e.g. {oleate = 34}")
+    for name, n in ligs.items():
+        if name not in LIGANDS:
+            _fail(source, f"{where}.ligands.{name}", f"unknown ligand or adduct; choose {', '.join(LIGANDS)}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            _fail(source, f"{where}.ligands.{name}", f"must be an integer >= 0, got {n!r}")
+    return {"forms": forms, "ligands": dict(ligs)}
 
 
 def _positive(source, key, value):

@@ -15,7 +15,11 @@ Each target that applies to a candidate gives one term:
                 (scale >= 0; observables.saxs_chi2)
     absorption  ((peak_pred - peak_target) / tolerance_nm)^2, peak_pred from
                 observables.predict_peak with the spec's optics model (shape "auto")
-    mass        ((formula mass - mass_target) / tolerance_Da)^2
+    mass        ((formula mass - mass_target) / tolerance_Da)^2; a target with ``ion``,
+                ``charge`` or ``ligands`` is envelope-aware: the structure's atoms plus the
+                target's ligand units, as each declared ion form (ion x charge), give an
+                isotope envelope (clusterstruct.mass.envelope) and the distance is taken to
+                the nearest most-abundant m/z
 
 A target with ``material`` set applies only to candidates of that material; one without
 applies to all.  score = sum(weight_k * term_k) / sum(weight_k) over the applicable
@@ -224,7 +228,7 @@ def score_terms(spec, atoms, rec):
                 out["dpeak_nm"] = d
             terms[k] = (d / t["tolerance_nm"]) ** 2
         else:
-            d = rec["mass_Da"] - t["mass_Da"]
+            d = _envelope_delta(atoms, t) if t.get("envelope") else rec["mass_Da"] - t["mass_Da"]
             if not np.isfinite(out["dmass_Da"]) or abs(d) < abs(out["dmass_Da"]):
                 out["dmass_Da"] = d
             terms[k] = (d / t["tolerance_Da"]) ** 2
@@ -240,6 +244,20 @@ def score_terms(spec, atoms, rec):
     out["terms"], out["term_state"] = terms, state
     out["score_note"] = "; ".join(notes)
     return out
+
+
+def _envelope_delta(atoms, t):
+    """Most-abundant m/z of the nearest declared ion form minus the target (envelope-aware mass target)."""
+    from collections import Counter
+    from ..mass.envelopes import envelope, parse_formula
+    from ..mass.search import LIGANDS
+    comp = Counter(atoms.get_chemical_symbols())
+    for name, n in t["envelope"]["ligands"].items():
+        sign = -1 if name == "-H" else 1
+        for el, c in parse_formula(LIGANDS[name][0]).items():
+            comp[el] += sign * c * n
+    deltas = [envelope(dict(comp), charge=z, ion=ion).most_abundant - t["mass_Da"] for ion, z in t["envelope"]["forms"]]
+    return min(deltas, key=abs)
 
 
 def run_batch(spec, tasks):
