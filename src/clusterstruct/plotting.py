@@ -154,3 +154,89 @@ def plot_pdf_fit(fit, path, label=None):
     ax.set_ylabel("G(r) [Å⁻²]")
     ax.legend(fontsize=8)
     save_figure(fig, path)
+
+
+def plot_absorption_series(wavelength_nm, absorbance, times, time_unit, path, *, isosbestic=(), peaks=(),
+                           traces=(), d2=None, title=None):
+    """Four panels: spectra coloured by time (isosbestic points and species peaks marked), the
+    second-derivative map, OD(t) of each label with its kinetic fit, and the fit residuals.
+
+    ``isosbestic``: (wavelength_nm, err_nm) pairs; ``peaks``: wavelengths [nm];
+    ``traces``: dicts with ``label``, ``t``, ``od`` and optionally ``fit_t``, ``fit_od``,
+    ``residuals`` (at ``t``) and ``model``; ``d2``: (wavelength_nm, second derivative of shape
+    (n_spectra, n_wavelength)) for the map (panel left empty when None).
+    """
+    plt = _pyplot()
+    from matplotlib import cm
+    from matplotlib.colors import Normalize
+    wl = np.asarray(wavelength_nm, float)
+    a = np.atleast_2d(absorbance)
+    t = np.arange(a.shape[0], dtype=float) if times is None else np.asarray(times, float)
+    tlabel = f"time [{time_unit}]" if times is not None else "spectrum index"
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    ax = axes[0, 0]
+    norm = Normalize(t.min(), t.max() if t.max() > t.min() else t.min() + 1)
+    step = max(1, a.shape[0] // 60)   # at most ~60 curves stay readable
+    for k in range(0, a.shape[0], step):
+        ax.plot(wl, a[k], color=cm.viridis(norm(t[k])), lw=0.8)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label=tlabel)
+    for w, e in isosbestic:
+        ax.axvline(w, color="tab:red", ls="--", lw=1)
+        ax.text(w, 0.5, f" isosbestic {w:.1f}±{e:.1f} nm", rotation=90, va="center", ha="right", fontsize=7,
+                color="tab:red", transform=ax.get_xaxis_transform(),
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
+    for p in peaks:
+        ax.axvline(p, color="0.4", ls=":", lw=0.8)
+    ax.set_xlabel("wavelength [nm]")
+    ax.set_ylabel("absorbance [OD]")
+    ax.set_title("spectra" if title is None else title, fontsize=9)
+    ax = axes[0, 1]
+    if d2 is not None:
+        d2_wl, d2 = np.asarray(d2[0], float), np.asarray(d2[1], float)
+        lim = np.nanpercentile(np.abs(d2), 99) or 1.0
+        im = ax.pcolormesh(d2_wl, t, d2, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="nearest")
+        fig.colorbar(im, ax=ax, label="d²A/dλ² [OD/nm²] (bands are minima)")
+        ax.set_xlabel("wavelength [nm]")
+        ax.set_ylabel(tlabel)
+        ax.set_title("smoothed second derivative", fontsize=9)
+    else:
+        ax.set_axis_off()
+    ax, axr = axes[1, 0], axes[1, 1]
+    for k, tr in enumerate(traces):
+        color = f"C{k}"
+        ax.plot(tr["t"], tr["od"], "o", ms=3, color=color, label=tr["label"])
+        if tr.get("fit_t") is not None:
+            ax.plot(tr["fit_t"], tr["fit_od"], "-", color=color, lw=1.2,
+                    label=f"{tr.get('model', 'fit')}")
+        if tr.get("residuals") is not None:
+            axr.plot(tr["residuals_t"] if tr.get("residuals_t") is not None else tr["t"], tr["residuals"],
+                     "o-", ms=2, lw=0.6, color=color, label=tr["label"])
+    ax.set_xlabel(tlabel)
+    ax.set_ylabel("OD")
+    ax.set_title("OD(t) with the kinetic fit", fontsize=9)
+    if traces:
+        ax.legend(fontsize=7)
+    axr.axhline(0, color="k", lw=0.6)
+    axr.set_xlabel(tlabel)
+    axr.set_ylabel("data − fit [OD]")
+    axr.set_title("residuals of the fit window", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_arrhenius(temperatures_K, k, k_err, fit, path):
+    """ln k against 1000/T with the weighted straight line and Ea ± err in the legend."""
+    plt = _pyplot()
+    T = np.asarray(temperatures_K, float)
+    k = np.asarray(k, float)
+    x = 1000.0 / T
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    yerr = None if k_err is None else np.asarray(k_err, float) / k
+    ax.errorbar(x, np.log(k), yerr=yerr, fmt="o", color="k", label="measured k")
+    xs = np.linspace(x.min(), x.max(), 50)
+    ax.plot(xs, fit["ln_a"] - fit["ea_kj_per_mol"] * 1e3 / 8.314462618 * xs / 1000.0, "-",
+            color="tab:red", label=f"Ea = {fit['ea_kj_per_mol']:.1f} ± {fit['ea_err_kj_per_mol']:.1f} kJ/mol")
+    ax.set_xlabel("1000 / T [1/K]")
+    ax.set_ylabel(f"ln(k / {fit.get('k_unit', '1/min')})")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)

@@ -351,6 +351,16 @@ class TraceFit:
     ln_plot: LnPlotFit = None
     warnings: list = field(default_factory=list)
 
+    def evaluate(self, t_min):
+        """The fitted model at times ``t_min`` [min] (e.g. a fine grid for a figure)."""
+        t = np.asarray(t_min, float)
+        baseline = "y0" in self.params
+        amps = {"first-order": ["a_inf"], "first-order-decay": ["a0"]}.get(
+            self.model, [f"a_{s}" for s in SCHEMES[self.model][0]])
+        coef = np.array([self.params[a] for a in amps] + ([self.params["y0"]] if baseline else []), float)
+        rates = [self.rates[name] for name in SCHEMES[self.model][1]]
+        return _design(self.model, t, rates, self.t0, baseline) @ coef
+
     def to_dict(self):
         """JSON-ready summary (arrays left out)."""
         out = {"model": self.model, "k_per_min": self.k, "k_err_per_min": self.k_err,

@@ -6,9 +6,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError
-from . import _common, build, info, measured, optics, pdf, saxs, screen
+from . import _common, absorption, build, info, mass, measured, optics, pdf, saxs, screen
 
-SUBCOMMANDS = [saxs, build, info, optics, measured, pdf, screen]
+SUBCOMMANDS = [saxs, build, info, optics, measured, absorption, pdf, screen, mass]
 
 
 def build_parser():
