@@ -119,3 +119,9 @@ def formula(symbols):
     """Formula with metals first, e.g. 'Cd56Se35', 'Zn32Se16' (ASE "metal" order)."""
     from ase.formula import Formula
     return Formula.from_list(list(symbols)).format("metal")
+
+
+def read_spectra(path, **kwargs):
+    """Absorption spectra over time from a file or folder (see :func:`clusterstruct.absorption.read_spectra`)."""
+    from .absorption.loaders import read_spectra as _read
+    return _read(path, **kwargs)

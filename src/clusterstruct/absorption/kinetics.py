@@ -120,7 +120,10 @@ def _profiles(scheme, tau, rates):
     if scheme == "a-to-b-to-c":
         k1, k2 = rates
         a = np.exp(-k1 * tau)
-        b = k1 * tau * a * _phi((k2 - k1) * tau)
+        x = (k2 - k1) * tau
+        # e^{-k1 tau} phi(x) = e^{-k2 tau} phi(-x): use the form whose phi argument is >= 0, so
+        # neither factor overflows when one rate is much larger than the other
+        b = k1 * tau * np.where(x >= 0, a * _phi(np.maximum(x, 0.0)), np.exp(-k2 * tau) * _phi(np.maximum(-x, 0.0)))
         return np.column_stack([a, b, 1.0 - a - b])
     kf, kb = rates
     big_k = kf + kb
@@ -492,6 +495,8 @@ def fit_trace(t, y, model="first-order", *, window=None, t0=None, sigma=None, ba
     def project(theta):
         rates, t0v = split(theta)
         x = _design(model, tw, rates, t0v, baseline)
+        if not np.all(np.isfinite(x)):   # a rate far outside what the data can show: a poor, finite cost
+            return np.zeros(x.shape[1]), np.full(yw.size, 1e3 * (np.abs(yw * w).max() + 1.0))
         a, *_ = np.linalg.lstsq(x * w[:, None], yw * w, rcond=None)
         return a, (yw - x @ a) * w
 
@@ -716,7 +721,7 @@ def compare_models(t, y, models=None, *, window=None, sigma=None, time_unit="min
     if not models:
         raise ClusterstructError(f"{source}: no models to compare")
     fits = {m: fit_trace(t, y, m, window=window, sigma=sigma, time_unit=time_unit, t0=t0, source=source,
-                         ln_plot=False, baseline=(m == "first-order-decay")) for m in models}
+                         ln_plot=False, baseline=(m in ("first-order", "first-order-decay"))) for m in models}
     aic = {m: f.aic for m, f in fits.items()}
     bic = {m: f.bic for m, f in fits.items()}
     preferred = min(bic, key=bic.get)

@@ -227,8 +227,8 @@ def analyse_series(series, *, labels=None, references=None, background="scatter"
         comp = kinetics.compare_models(tmin, y, window=win, sigma=sigma, source=source)
         first_order_ok = bool(comp.first_order_adequate)
         model_used = comp.preferred if model == "auto" else model
-        kfit = comp.fits.get(model_used) or kinetics.fit_trace(tmin, y, model_used, window=win, sigma=sigma,
-                                                               source=source)
+        kfit = kinetics.fit_trace(tmin, y, model_used, window=win, sigma=sigma, source=source,
+                                  baseline=model_used in ("first-order", "first-order-decay"))
         kd = kfit.to_dict()
         record_kin = {"trace": label_rows[0]["definition"], "window": [_t(kfit.window[0]), _t(kfit.window[1])],
                       "chi2_red": kd["chi2_red"], "n_points": kd["n_points"], "rates_per_min": kd["rates_per_min"],
