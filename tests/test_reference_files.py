@@ -19,6 +19,7 @@ DATA = os.path.join(ROOT, "tests", "data")
     ("make_ema_checkvalues.py", "rounded values identical to the stored file: True"),
     ("make_sizing_checkvalues.py", "rounded values identical to the stored file: True"),
     ("make_tetrahedral_checkvalues.py", "identical to the stored file: True"),
+    ("make_isospec_reference.py", "rounded values identical to the stored file: True"),
 ])
 def test_stored_check_values_are_regenerated_by_their_script(script, marker):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", script), "--check"],

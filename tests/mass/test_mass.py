@@ -10,10 +10,11 @@ import pytest
 from clusterstruct.errors import ClusterstructError
 from clusterstruct.mass import envelope, fine_structure, read_spectrum, search, write_mzml
 from clusterstruct.mass.envelopes import ELECTRON_MASS_DA, average_mass, monoisotopic_mass
-from clusterstruct.mass.search import LIGANDS, _variables, composition_of, match_peak, parse_ratio
+from clusterstruct.mass.search import LIGANDS, match_peak, parse_ratio
 from clusterstruct.mass.spectra import pick_peaks
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mass")
+STRUCTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "structures")
 
 
 def table(el):
@@ -234,7 +235,10 @@ def test_candidates_linked():
 
 def cli(capsys, *args):
     from clusterstruct.cli.main import main
-    rc = main([str(a) for a in args])
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:   # argument errors found by argparse
+        rc = exc.code
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -278,8 +282,61 @@ def test_cli_mass_of(capsys):
     (["mass", "--mz", "15000", "--elements", "Cd,Se,Te,S,Zn", "--ligands", "oleate:0-40,acetate:0-40,TOP:0-10"],
      "search space too large"),
     (["mass", "--elements", "Cd,Se", "--spectrum", os.path.join(DATA, "flat.txt")], "flat.txt: spectrum has no peaks"),
+    (["mass", "--elements", "Cd,Se", "--spectrum", os.path.join(DATA, "missing.txt")], "missing.txt: no such"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--ratio", "Zn:Se=2:x"], "--ratio: cannot read 'Zn:Se=2:x'"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--ratio", "ZnSe"], "--ratio: cannot read 'ZnSe'"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--ratio", "Zn:Cd=2:1"], "Cd is not among the elements"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--charge", "0", "--ion", "Na"], "'Na' needs a non-zero charge"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--charge", "1.5"], "argument --charge: invalid int value"),
+    (["mass", "--mz", "-5", "--elements", "Zn,Se"], "--mz must be finite and > 0"),
+    (["mass", "--mz", "nan", "--elements", "Zn,Se"], "--mz must be finite and > 0"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--ligands", "oleate:5-2"], "--ligands oleate: range '5-2'"),
+    (["mass", "--mz", "3350", "--elements", "Zn:9-3,Se"], "--elements Zn: range '9-3'"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--charge", "-1", "--ion", "-H"], "--ion=-H"),
+    (["mass", "--mz", "3350", "--elements", "Zn,Se", "--ion", "Q"], "unknown ion form 'Q'"),
+    (["mass-of", os.path.join(DATA, "missing.xyz")], "missing.xyz"),
+    (["mass-of", os.path.join(STRUCTURES, "cdse13_cage.xyz"), "--ligands", "oleate:1-3"], "give one count"),
+    (["mass-of", os.path.join(STRUCTURES, "cdse13_cage.xyz"), "--ligands", "stearate:2"], "unknown ligand"),
+    (["mass-of", os.path.join(STRUCTURES, "cdse13_cage.xyz"), "--charge", "-1", "--ion=-H"],
+     "removes 1 H from a formula with 0 H"),
 ])
 def test_cli_bad_input(capsys, args, msg):
     rc, out, err = cli(capsys, *args)
     assert rc == 2
     assert msg in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_mass_accepts_m_minus_h_and_neutral_charge(capsys):
+    rc, out, err = cli(capsys, "mass", "--mz", "3000", "--elements", "Cd,Se", "--ligands", "acetate:1-8",
+                       "--charge", "-1", "--ion", "M-H", "--tolerance", "2", "--no-candidates", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["settings"]["ion"] == "-H" and d["n_matches"] > 0
+    m = d["matches"][0]
+    # [M-H]-: one H fewer than 3 per acetate
+    assert f"H{3 * sum(m['ligands'].values()) - 1}" in m["ion_formula"]
+
+
+def test_cli_mass_of_structure_with_ligand_shell(capsys):
+    """A ligand shell built into the file (30 acetate + 30 methylamine) is part of the composition."""
+    path = os.path.join(STRUCTURES, "cd35se20_tetrahedron_acetate_methylamine.xyz")
+    if not os.path.exists(path):
+        pytest.skip("no structures/ folder")
+    rc, out, err = cli(capsys, "mass-of", path, "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    # Cd35Se20 + 30 CH3COO (C2H3O2) + 30 CH3NH2 (CH5N) = Cd35Se20 C90 H240 N30 O60
+    assert d["formula"] == "Cd35Se20C90H240N30O60"
+    assert d["core_formula"] == "Cd35Se20" and d["ligand_atoms_in_file"] == "C90H240N30O60"
+    assert "acetate x30" in d["composition_source"] and "methylamine x30" in d["composition_source"]
+    hand = 35 * 112.414 + 20 * 78.971 + 90 * 12.011 + 240 * 1.008 + 30 * 14.007 + 60 * 15.999
+    assert d["mass_average_Da"] == pytest.approx(hand - ELECTRON_MASS_DA, abs=1e-6)
+    assert d["formula_mass_Da"] == pytest.approx(hand, abs=1e-6) and d["warnings"] == []
+    # --ligands adds units on top of the shell in the file, and says so
+    rc, out, err = cli(capsys, "mass-of", path, "--ligands", "acetate:3", "--charge", "0", "--json")
+    d = json.loads(out)
+    assert d["formula"] == "Cd35Se20C96H249N30O66"
+    assert d["mass_average_Da"] == pytest.approx(hand + 3 * (2 * 12.011 + 3 * 1.008 + 2 * 15.999), abs=1e-6)
+    assert any("already holds ligand atoms" in w for w in d["warnings"])
+    rc, out, err = cli(capsys, "mass-of", path)
+    assert "composition: the structure's own atoms: core Cd35Se20 + ligand atoms C90H240N30O60" in out

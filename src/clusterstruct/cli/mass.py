@@ -6,10 +6,22 @@ from . import _common
 from ..errors import ClusterstructError
 
 ION_HELP = ("ion form: M (electrons removed or added: radical ion, default), H ([M+zH]z+), Na, K "
-            "([M+zNa]z+, [M+zK]z+), -H ([M-|z|H]z-, negative charge)")
+            "([M+zNa]z+, [M+zK]z+), -H ([M-|z|H]z-, negative charge; write --ion=-H or --ion M-H)")
 LIGAND_HELP = ("none (bare core, default) or name:min-max items separated by commas: oleate (C18H33O2), "
                "acetate (C2H3O2), octylamine (C8H19N), oleylamine (C18H37N), TOP (C24H51P), adduct atoms "
-               "Na, K, H and loss of H (-H)")
+               "Na, K, H and loss of H (-H; as the first item write --ligands=-H:0-2,...)")
+#: ion-form spellings accepted besides the names of clusterstruct.mass.ION_FORMS
+ION_ALIASES = {"M-H": "-H", "[M-H]": "-H", "M+H": "H", "M+Na": "Na", "M+K": "K"}
+
+
+def _one_line_errors(parser):
+    """Report this command's argument errors in one line (no usage block), with a hint for '-H'."""
+    def error(message):
+        hint = ""
+        if "expected one argument" in message and ("--ion" in message or "--ligands" in message):
+            hint = " (a value starting with '-' needs '=': --ion=-H, --ligands=-H:0-2)"
+        parser.exit(2, f"{parser.prog}: error: {message}{hint}; see {parser.prog} --help\n")
+    parser.error = error
 
 
 def add_parser(sub):
@@ -45,6 +57,7 @@ def add_parser(sub):
     m.add_argument("--plot", help="figure of the best matches' envelopes (and the spectrum)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=run_mass)
+    _one_line_errors(m)
 
     o = sub.add_parser("mass-of", help="isotope envelope and masses of a structure (with ligands/adducts)",
                        description="Monoisotopic, average and most-abundant m/z and the isotope envelope of a "
@@ -59,6 +72,7 @@ def add_parser(sub):
     o.add_argument("--plot", help="figure of the envelope")
     o.add_argument("--json", action="store_true")
     o.set_defaults(func=run_mass_of)
+    _one_line_errors(o)
     return m
 
 
@@ -74,8 +88,14 @@ def run_mass(args):
     from ..mass.link import candidates_for
     from ..mass.spectra import pick_peaks
     _check_width(args)
+    args.ion = ION_ALIASES.get(args.ion, args.ion)
     if not math.isfinite(args.tolerance) or args.tolerance <= 0:
         raise ClusterstructError(f"--tolerance must be > 0, got {args.tolerance:g}")
+    for mz in args.mz or []:
+        if not math.isfinite(mz) or mz <= 0:
+            raise ClusterstructError(f"--mz must be finite and > 0 (m/z in Da per charge), got {mz:g}")
+    if args.n_peaks < 1:
+        raise ClusterstructError(f"--n-peaks must be >= 1, got {args.n_peaks}")
     warnings = []
     spectrum = read_spectrum(args.spectrum) if args.spectrum else None
     peaks = args.mz
@@ -161,39 +181,70 @@ def _plot_matches(matches, spectrum, args):
     save_figure(fig, args.plot)
 
 
+def _file_shell(atoms, comp):
+    """(core dict, ligand-atom dict, text) of a structure: metals and chalcogens are the core, every
+    other atom in the file (a ligand shell built with ``clusterstruct build --ligands``) the shell."""
+    import re
+    from ..mass.envelopes import format_formula
+    from ..units import CHALCOGENS, METALS
+    core = {el: n for el, n in comp.items() if el in METALS or el in CHALCOGENS}
+    shell = {el: n for el, n in comp.items() if el not in core}
+    if not shell:
+        return core, shell, f"the structure's own atoms ({format_formula(core)}, no ligand atoms in the file)"
+    text = (f"the structure's own atoms: core {format_formula(core) or '(none)'} + ligand atoms "
+            f"{format_formula(shell)} in the file")
+    found = re.search(r"ligands X=(\S+?)x(\d+) L=(\S+?)x(\d+)", str(atoms.info.get("construction", "")))
+    if found:
+        shells = [f"{name} x{n}" for name, n in (found.group(1, 2), found.group(3, 4)) if int(n)]
+        text += f" ({', '.join(shells)} by its construction record)"
+    return core, shell, text
+
+
 def run_mass_of(args):
     from collections import Counter
     from ..io import formula, read_structure
     from ..mass import envelope
-    from ..mass.envelopes import average_mass
+    from ..mass.envelopes import average_mass, format_formula, parse_formula
     from ..mass.search import LIGANDS, parse_ligands
     from ..observables import formula_mass
     _check_width(args)
+    args.ion = ION_ALIASES.get(args.ion, args.ion)
     atoms = read_structure(args.structure)
     comp = dict(Counter(atoms.get_chemical_symbols()))
+    core, shell, source = _file_shell(atoms, comp)
     ligs = parse_ligands(args.ligands)
+    added = {}
     for name, (lo, hi) in ligs.items():
         if lo != hi:
             raise ClusterstructError(f"--ligands {name}: give one count for mass-of (e.g. {name}:{hi}), not a range")
-        from ..mass.envelopes import parse_formula
         sign = -1 if name == "-H" else 1
         for el, n in parse_formula(LIGANDS[name][0]).items():
             comp[el] = comp.get(el, 0) + sign * n * lo
+            added[el] = added.get(el, 0) + sign * n * lo
     if any(v < 0 for v in comp.values()):
         raise ClusterstructError(f"--ligands {args.ligands}: removes more H than {args.structure} has")
+    comp = {el: n for el, n in comp.items() if n}
     try:
         env = envelope(comp, charge=args.charge, ion=args.ion)
     except ClusterstructError as exc:
         raise ClusterstructError(f"{args.structure}: {exc}") from None
     fm = formula_mass(atoms)
+    warnings = []
+    if any(added.values()):
+        source += " + --ligands " + ", ".join(f"{k} x{v[0]}" for k, v in ligs.items() if v[0])
+        if shell:
+            warnings.append(f"{args.structure} already holds ligand atoms ({format_formula(shell)}); --ligands "
+                            "adds its units on top of them")
     out = {"structure": args.structure, "structure_formula": formula(atoms.get_chemical_symbols()),
+           "core_formula": format_formula(core), "ligand_atoms_in_file": format_formula(shell),
+           "composition_source": source,
            "ligands": {k: v[0] for k, v in ligs.items()}, **env.record(),
            "formula_mass_Da": fm, "structure_average_mass_Da": average_mass(dict(Counter(atoms.get_chemical_symbols()))),
            "envelope_max_Da": env.envelope_max(resolving_power=args.resolving_power, fwhm=args.fwhm),
            "resolving_power": args.resolving_power, "fwhm_Da": args.fwhm,
            "isotopic_peaks": [{"mz": float(x), "probability": float(p)}
                               for x, p in zip(env.mz, env.probability) if p >= 1e-4 * env.probability.max()],
-           "warnings": []}
+           "warnings": warnings}
     if abs(out["structure_average_mass_Da"] - fm) > 1e-6 * fm:
         out["warnings"].append(f"formula mass {fm:.4f} Da differs from the average mass "
                                f"{out['structure_average_mass_Da']:.4f} Da")
@@ -212,6 +263,7 @@ def run_mass_of(args):
         _common.print_json(_common.finite_or_none(out))
         return 0
     print(f"{args.structure}: {env.formula} (ion {env.ion}, z = {env.charge})")
+    print(f"  composition: {source}")
     print(f"  monoisotopic {env.monoisotopic:.4f}, average {env.average:.4f}, most-abundant {env.most_abundant:.4f}, "
           f"envelope mean {env.mean:.4f} +- {env.sigma:.3f} (sigma) Da per charge")
     print(f"  isotopic peaks >= 50 % of the tallest: {env.half_height[0]:.2f}..{env.half_height[1]:.2f}; "

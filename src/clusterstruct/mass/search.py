@@ -5,12 +5,16 @@ The search runs in two stages.
 1. Enumeration (vectorised NumPy).  All variables (element counts, ligand and adduct counts)
    but one span a grid; for each grid point the count range of the remaining variable that
    lands in the mass window follows from one division, so the work grows with the grid,
-   not with the whole box.  Each composition's average mass and isotope variance are sums
-   over its atoms (exact), so the envelope-aware window ``|M_avg - M_peak| <= tol + 1.3
-   sigma + 1 Da`` (a superset of the match rule below) and the constraints (ratios,
-   stoichiometry) are applied to whole arrays.
-2. Exact check of the survivors: the envelope of each
-   (:func:`clusterstruct.mass.envelopes.envelope`) decides the match.
+   not with the whole box.  Each composition's atoms, and so its monoisotopic and average
+   masses and the mean and variance of its isotope distribution, are sums over the counts
+   (exact); a pre-screen on them (:data:`PRE_MA`, :data:`PRE_HH`: how far the most-abundant
+   peak and the half-height peaks can lie from the isotopic mean) and the constraints
+   (ratios, stoichiometry) are applied to whole arrays.
+2. Exact envelopes of the survivors, all at once (:func:`envelope_numbers`): the envelope of
+   every distinct core and every distinct rest (ligands, adducts, loss of H) is transformed
+   once and each composition is one product of two transforms; the numbers are those of
+   :func:`clusterstruct.mass.envelopes.envelope` (tests/mass/test_search_fast.py compares the
+   two near every edge of the match rule).
 
 Match rule (``basis="envelope"``, the default)
     a peak matches a composition when it lies within the tolerance of the envelope's
@@ -20,7 +24,7 @@ Match rule (``basis="envelope"``, the default)
     ``"monoisotopic"`` or ``"most-abundant"`` match on that one mass alone.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 import re
 
@@ -52,7 +56,17 @@ MAX_SURVIVORS = 2_000_000
 #: Largest number of matches ranked against a spectrum (nearest first).
 MAX_SCORED = 2000
 #: Rows per batch of the vectorised envelope check.
-CHUNK = 2048
+CHUNK = 512
+#: Pre-screen bounds on the isotope envelope of a composition with isotopic mean mass M and
+#: standard deviation sigma (exact: both add over atoms), neutral masses in Da:
+#: |most-abundant - M| <= PRE_MA[0] sigma + PRE_MA[1] and every isotopic peak at >= 50 % of the
+#: tallest lies within PRE_HH[0] sigma + PRE_HH[1] of M.  Over every element with two or more
+#: stable isotopes, 1-200 atoms, and 5,500 mixed compositions (Cd, Zn, Se, S, Te with ligands;
+#: any three elements), the largest values needed were 0.75 sigma + 1.64 Da (Ca44: 97 % 40Ca,
+#: 2 % 44Ca, the tallest peak jumps by 4 Da) and 1.25 sigma + 1.57 Da (Ca81); the constants keep
+#: more than 1.3 Da in hand.  tests/mass/test_search_fast.py checks them.
+PRE_MA = (0.75, 3.0)
+PRE_HH = (1.25, 3.0)
 BASES = ("envelope", "most-abundant", "average", "monoisotopic")
 STOICHIOMETRIES = ("any", "metal-rich", "stoichiometric", "chalcogen-rich", "metal-rich-or-stoichiometric")
 
@@ -77,6 +91,17 @@ class Variable:
     def variance(self):
         return sum(n * isotope_moments(el)[1] for el, n in self.unit.items())
 
+    @property
+    def monoisotopic(self):
+        """Monoisotopic mass of one unit [Da] (unsigned)."""
+        from .envelopes import monoisotopic_mass_of
+        return sum(n * monoisotopic_mass_of(el) for el, n in self.unit.items())
+
+    @property
+    def isotopic_mean(self):
+        """Mean mass of one unit's isotope distribution [Da] (unsigned)."""
+        return sum(n * isotope_moments(el)[0] for el, n in self.unit.items())
+
 
 @dataclass
 class Ratio:
@@ -88,22 +113,38 @@ class Ratio:
     text: str
 
 
+_NAN = float("nan")
+_NUMBERS = ("mono", "avg", "ma", "mean", "sig", "hh_lo", "hh_hi")
+
+
+class _Batch:
+    """Count vectors and envelope numbers shared by the matches of one vectorised check."""
+
+    __slots__ = ("rows", "numbers", "variables", "fixed", "charge", "ion")
+
+    def __init__(self, rows, numbers, variables, fixed, charge, ion):
+        self.rows, self.numbers, self.variables = rows, numbers, variables
+        self.fixed, self.charge, self.ion = fixed, charge, ion
+
+
 class Match:
     """One composition that explains one peak (formula, counts and envelope are built on first use)."""
 
-    def __init__(self, *, peak_mz, delta_Da, matched_on, envelope=None, row=None, variables=None, fixed=None,
-                 numbers=None, charge=None, ion=None, core=None, ligands=None):
+    __slots__ = ("peak_mz", "delta_Da", "matched_on", "_env", "_batch", "_index", "_core", "_ligands", "_atoms",
+                 "score", "candidates")
+
+    def __init__(self, peak_mz, delta_Da, matched_on, envelope=None, batch=None, index=None, core=None,
+                 ligands=None):
         self.peak_mz, self.delta_Da, self.matched_on = peak_mz, delta_Da, matched_on
-        self._env, self._row, self._variables, self._fixed = envelope, row, variables, fixed or {}
-        self._numbers, self._charge, self._ion = numbers, charge, ion
+        self._env, self._batch, self._index = envelope, batch, index
         self._core, self._ligands = core, ligands
-        self.score = float("nan")
-        self.candidates = []
+        self.score = _NAN
+        self.candidates = ()
 
     def _split(self):
         if self._core is None:
-            atoms, self._core, self._ligands = composition_of(self._row, self._variables)
-            self._atoms = atoms
+            b = self._batch
+            self._atoms, self._core, self._ligands = composition_of(b.rows[self._index].tolist(), b.variables)
         return self._core, self._ligands
 
     @property
@@ -127,11 +168,13 @@ class Match:
     def envelope(self):
         if self._env is None:
             self._split()
+            b = self._batch
             ion_atoms = dict(self._atoms)
-            for e, c in self._fixed.items():
+            for e, c in b.fixed.items():
                 ion_atoms[e] = ion_atoms.get(e, 0) + c
-            mono, avg, ma, mean, sig, lo, hi = self._numbers
-            self._env = EnvelopeSummary(format_formula(ion_atoms), self._atoms, ion_atoms, self._charge, self._ion,
+            ion_atoms = {e: c for e, c in ion_atoms.items() if c}
+            mono, avg, ma, mean, sig, lo, hi = (float(b.numbers[k][self._index]) for k in _NUMBERS)
+            self._env = EnvelopeSummary(format_formula(ion_atoms), self._atoms, ion_atoms, b.charge, b.ion,
                                         mono, avg, ma, mean, sig, (lo, hi))
         return self._env
 
@@ -150,7 +193,7 @@ class Match:
                 "mass_most_abundant_Da": env.most_abundant, "mass_envelope_mean_Da": env.mean,
                 "envelope_sigma_Da": env.sigma, "half_height_Da": list(env.half_height),
                 "delta_Da": self.delta_Da, "delta_average_Da": self.peak_mz - env.average,
-                "matched_on": self.matched_on, "envelope_cosine": self.score, "candidates": self.candidates}
+                "matched_on": self.matched_on, "envelope_cosine": self.score, "candidates": list(self.candidates)}
 
 
 # ---------------------------------------------------------------- parsing
@@ -341,16 +384,26 @@ def search(peaks, elements, *, tolerance=10.0, tolerance_unit="Da", charge=1, io
 
     matches = []
     stats = {"grid_points": 0, "survivors": 0, "envelopes": 0}
+    fixed = _ion_fixed(ion, charge)
+    scale = abs(charge) if charge else 1
     for p, tmz in zip(peaks, tol_mz):
         m_target, tol_m = _window_mass(p, charge, ion, tmz)
-        sig_per_da = max(isotope_moments(el)[1] / atomic_weight(el) for el in els)
-        for name in ligs:
-            u = parse_formula(LIGANDS[name][0])
-            sig_per_da = max(sig_per_da, sum(n * isotope_moments(e)[1] for e, n in u.items())
-                             / max(sum(n * atomic_weight(e) for e, n in u.items()), 1e-9))
-        scale = abs(charge) if charge else 1
-        extra = tol_m + 1.3 * np.sqrt(sig_per_da * (m_target + tol_m + 100)) + 1.0 * scale \
-            + (0.5 * inst * scale if inst else 0.0)
+        variables = _variables(els, ligs, m_target + tol_m + 1e6)
+        # enumeration window (average mass): the pre-screen reach, with sigma bounded through the
+        # largest isotope variance per Da of any unit, plus the largest |standard weight -
+        # isotopic mean| per Da (the pre-screen uses the exact isotopic mean)
+        var_per_da = max(v.variance / abs(v.mass) for v in variables if v.mass)
+        dev_per_da = max(abs(v.mass - v.sign * v.isotopic_mean) / abs(v.mass) for v in variables if v.mass)
+        big = m_target + tol_m + 100
+        sig_b = np.sqrt(var_per_da * big)
+        extra = max(tol_m + PRE_MA[0] * sig_b + PRE_MA[1],
+                    PRE_HH[0] * sig_b + PRE_HH[1] + (0.5 * inst * scale if inst else 0.0))
+        if basis == "monoisotopic":
+            extra = tol_m
+            dev_per_da = max(abs(v.mass - v.sign * v.monoisotopic) / abs(v.mass) for v in variables if v.mass)
+        elif basis == "average":
+            extra, dev_per_da = tol_m, 0.0
+        extra += dev_per_da * (big + extra) + 0.5
         lo_m, hi_m = m_target - extra, m_target + extra
         if hi_m <= 0:
             continue
@@ -359,11 +412,8 @@ def search(peaks, elements, *, tolerance=10.0, tolerance_unit="Da", charge=1, io
         stats["grid_points"] += st
         if cand_counts.shape[0] == 0:
             continue
-        masses = np.array([v.mass for v in variables])
-        var = np.array([v.variance for v in variables])
-        m_avg = cand_counts @ masses
-        sig = np.sqrt(np.maximum(cand_counts @ var, 0.0))
-        ok = np.abs(m_avg - m_target) <= tol_m + 1.3 * sig + 1.0 * scale + (0.5 * inst * scale if inst else 0.0)
+        table = _AtomTable(variables, fixed)
+        ok = _prescreen(cand_counts, table, p, tmz, charge, basis, inst)
         ok &= _constraints(cand_counts, variables, ratios, stoichiometry)
         survivors = cand_counts[ok]
         stats["survivors"] += int(len(survivors))
@@ -371,13 +421,7 @@ def search(peaks, elements, *, tolerance=10.0, tolerance_unit="Da", charge=1, io
             raise ClusterstructError(f"{len(survivors)} compositions lie within the window of m/z {p:g}; narrow "
                                      "the search (smaller tolerance, count ranges in --elements, fewer "
                                      "ligands, --ratio or --stoichiometry)")
-        if any(v.sign < 0 for v in variables):
-            for row in survivors:
-                m = _check(row, variables, p, tmz, charge, ion, basis, inst)
-                if m is not None:
-                    matches.append(m)
-        else:
-            matches.extend(_batch_matches(survivors, variables, p, tmz, charge, ion, basis, inst))
+        matches.extend(_batch_matches(survivors, variables, p, tmz, charge, ion, basis, inst))
         stats["envelopes"] += int(len(survivors))
     if spectrum is not None:
         from .spectra import cosine
@@ -536,111 +580,265 @@ class EnvelopeSummary:
     half_height: tuple
 
 
-@lru_cache(maxsize=8192)
-def _unit_distribution(unit_items, n):
-    from .envelopes import composition_distribution, element_distribution
-    if len(unit_items) == 1:
-        el, c = unit_items[0]
-        return element_distribution(el, c * n)
-    return composition_distribution({el: c * n for el, c in unit_items})
+
+# ---------------------------------------------------------------- vectorised envelopes
+
+def _ion_fixed(ion, charge):
+    """Signed adduct atoms of the ion form: {'Na': |z|} for [M+zNa], {'H': -|z|} for [M-|z|H]."""
+    if ION_FORMS[ion] is None:
+        return {}
+    el, sign = ION_FORMS[ion]
+    return {el: sign * abs(charge)}
 
 
-def _batch_matches(rows, variables, peak, tol, charge, ion, basis, inst):
-    """Envelopes of many compositions at once (FFT products of cached distributions) and the match rule.
+class _AtomTable:
+    """Signed atom counts of count vectors (``rows @ U``) and the per-element isotope numbers."""
 
-    Each variable's distribution (by nucleon number, probability p and p x mass s) is
-    padded to a common length; the composition's p is the product of the transforms and its
-    s the sum over variables of S_i times the other variables' P_j, so the centroid of every
-    isotopic peak is exact, as in :func:`~.envelopes.envelope`.
+    def __init__(self, variables, fixed):
+        from .envelopes import monoisotopic_mass_of
+        self.els = sorted({e for v in variables for e in v.unit} | set(fixed))
+        self.U = np.array([[v.sign * v.unit.get(e, 0) for e in self.els] for v in variables],
+                          np.int64).reshape(len(variables), len(self.els))
+        self.fixed = np.array([fixed.get(e, 0) for e in self.els], np.int64)
+        self.mono = np.array([monoisotopic_mass_of(e) for e in self.els])
+        self.weight = np.array([atomic_weight(e) for e in self.els])
+        self.mean = np.array([isotope_moments(e)[0] for e in self.els])
+        self.var = np.array([isotope_moments(e)[1] for e in self.els])
+
+    def ion_atoms(self, rows):
+        """(atoms of each ion, valid): invalid rows have a negative count (loss of more H than
+        present) or no atoms besides the adduct, as :func:`_check` rejects them."""
+        neutral = rows @ self.U
+        ion = neutral + self.fixed
+        valid = (neutral >= 0).all(axis=1) & (ion >= 0).all(axis=1) & (neutral > 0).any(axis=1)
+        return ion, valid
+
+    def moments(self, ion_atoms, charge):
+        """m/z of the monoisotopic, average and isotopic-mean masses, and sigma [Da per charge]."""
+        from .envelopes import to_mz
+        scale = abs(charge) if charge else 1
+        return (to_mz(ion_atoms @ self.mono, charge), to_mz(ion_atoms @ self.weight, charge),
+                to_mz(ion_atoms @ self.mean, charge), np.sqrt(np.maximum(ion_atoms @ self.var, 0.0)) / scale)
+
+
+def _prescreen(rows, table, peak, tol, charge, basis, inst):
+    """Rows that can match (a superset of the match rule), from additive mean and sigma alone.
+
+    ``average`` and ``monoisotopic`` are decided exactly here.  For the envelope rules the
+    most-abundant m/z lies within :data:`PRE_MA` and the isotopic peaks at >= 50 % of the
+    tallest within :data:`PRE_HH` of the isotopic mean (both in sigma and Da of the neutral
+    mass, divided by |z|), so a row farther from the peak cannot match.
     """
-    from .envelopes import ION_FORMS, composition_distribution, monoisotopic_mass_of, to_mz
-    rows = np.asarray(rows, np.int64)
-    nvar = len(variables)
-    fixed = {}
-    if ION_FORMS[ion] is not None:
-        el, sign = ION_FORMS[ion]
-        fixed[el] = abs(charge)
-    dfix = composition_distribution(fixed) if fixed else None
-    uniq, inv, dists = [], [], []
-    for i, v in enumerate(variables):
-        u, iv = np.unique(rows[:, i], return_inverse=True)
-        uniq.append(u)
-        inv.append(iv.ravel())
-        dists.append([_unit_distribution(tuple(sorted(v.unit.items())), int(n)) for n in u])
-    lens = [np.array([len(d.p) for d in ds]) for ds in dists]
-    span = int(np.max(sum(ln[iv] for ln, iv in zip(lens, inv)))) + (len(dfix.p) if dfix else 0)
-    L = 1 << int(np.ceil(np.log2(span + 1)))
-    fp, fs, a0 = [], [], []
-    for ds in dists:
-        P = np.zeros((len(ds), L))
-        S = np.zeros((len(ds), L))
-        for j, d in enumerate(ds):
-            P[j, :len(d.p)] = d.p
-            S[j, :len(d.s)] = d.s
-        fp.append(np.fft.rfft(P, axis=1))
-        fs.append(np.fft.rfft(S, axis=1))
-        a0.append(np.array([d.a0 for d in ds]))
-    if dfix is not None:
-        P = np.zeros((1, L))
-        S = np.zeros((1, L))
-        P[0, :len(dfix.p)] = dfix.p
-        S[0, :len(dfix.s)] = dfix.s
-        fp.append(np.fft.rfft(P, axis=1))
-        fs.append(np.fft.rfft(S, axis=1))
-    masses = np.array([v.mass for v in variables])
-    mono_unit = np.array([sum(c * monoisotopic_mass_of(e) for e, c in v.unit.items()) for v in variables])
-    mom = np.array([[sum(c * isotope_moments(e)[k] for e, c in v.unit.items()) for k in (0, 1)] for v in variables])
-    fix_avg = sum(n * atomic_weight(e) for e, n in fixed.items())
-    fix_mono = sum(n * monoisotopic_mass_of(e) for e, n in fixed.items())
-    fix_mean = sum(n * isotope_moments(e)[0] for e, n in fixed.items())
-    fix_var = sum(n * isotope_moments(e)[1] for e, n in fixed.items())
-    out = []
-    widen = 0.5 * inst if inst else 0.0
-    for c0 in range(0, len(rows), CHUNK):
-        sl = slice(c0, c0 + CHUNK)
-        idx = [iv[sl] for iv in inv]
-        factors = [fp[i][idx[i]] for i in range(nvar)] + ([fp[-1]] if dfix is not None else [])
-        sfac = [fs[i][idx[i]] for i in range(nvar)] + ([fs[-1]] if dfix is not None else [])
-        n = len(factors)
-        prefix = [None] * (n + 1)
-        prefix[0] = np.ones_like(factors[0])
-        for i in range(n):
-            prefix[i + 1] = prefix[i] * factors[i]
-        suffix = np.ones_like(factors[0])
-        FS = np.zeros_like(factors[0])
-        for i in range(n - 1, -1, -1):
-            FS += sfac[i] * prefix[i] * suffix
-            suffix = suffix * factors[i]
-        p = np.fft.irfft(prefix[n], n=L, axis=1)
-        s = np.fft.irfft(FS, n=L, axis=1)
+    ion_atoms, valid = table.ion_atoms(rows)
+    mono, avg, mean, sig = table.moments(ion_atoms, charge)
+    if basis in ("average", "monoisotopic"):
+        return valid & (np.abs(peak - (avg if basis == "average" else mono)) <= tol)
+    scale = abs(charge) if charge else 1
+    sig_m = sig * scale
+    reach = tol + (PRE_MA[0] * sig_m + PRE_MA[1]) / scale
+    if basis == "envelope":
+        reach = np.maximum(reach, (PRE_HH[0] * sig_m + PRE_HH[1]) / scale + (0.5 * inst if inst else 0.0))
+    return valid & (np.abs(peak - mean) <= reach)
+
+
+@lru_cache(maxsize=4096)
+def _net_distribution(items):
+    """Isotopic peaks (by nucleon number) of the atoms ``items`` (tuple of (element, count))."""
+    from .envelopes import composition_distribution
+    return composition_distribution(dict(items))
+
+
+def _unique_rows(sub):
+    """(unique rows of an int array, inverse index) through one mixed-radix integer key."""
+    if sub.shape[1] == 0:
+        return np.zeros((1, 0), np.int64), np.zeros(len(sub), np.int64)
+    lo = sub.min(axis=0)
+    width = sub.max(axis=0) - lo + 1
+    if float(np.prod(width.astype(float))) < 2 ** 62:
+        radix = np.concatenate([np.cumprod(width[::-1])[::-1][1:], [1]])
+        _, first, inv = np.unique((sub - lo) @ radix, return_index=True, return_inverse=True)
+        return sub[first], inv.ravel()
+    uniq, inv = np.unique(sub, axis=0, return_inverse=True)
+    return uniq, inv.ravel()
+
+
+def _padded(dists, L):
+    """rfft of the p and p x mass arrays of distributions, padded (or folded, if longer) to length L."""
+    from scipy import fft
+    P = np.zeros((len(dists), L))
+    S = np.zeros((len(dists), L))
+    for j, d in enumerate(dists):
+        for k in range(0, len(d.p), L):
+            n = min(L, len(d.p) - k)
+            P[j, :n] += d.p[k:k + n]
+            S[j, :n] += d.s[k:k + n]
+    return fft.rfft(P, axis=1), fft.rfft(S, axis=1)
+
+
+def envelope_numbers(rows, variables, charge, ion):
+    """Envelope numbers of many compositions at once (the same as :func:`~.envelopes.envelope` gives).
+
+    Each row is split into its core (element counts) and the rest (ligands, adducts, loss of H
+    and the ion's adduct atoms).  The isotopic peaks, grouped by nucleon number with their
+    probability p and p x centroid mass s, of every distinct core and every distinct rest are
+    transformed once; a row's envelope is the product of its two transforms (p = P_c P_r,
+    s = S_c P_r + P_c S_r: every centroid exact) at a length that leaves the linear
+    convolution unaliased.
+
+    Parameters
+    ----------
+    rows : ndarray (n, len(variables)) of int
+        Count vectors.
+    variables : list of Variable
+    charge : int
+    ion : str
+
+    Returns
+    -------
+    dict of ndarray
+        ``valid`` (a composition with atoms and no negative count), ``fallback`` (valid rows
+        whose non-core atoms are negative alone, e.g. loss of H from core H: computed one at
+        a time by the caller) and, in m/z [Da per charge], ``mono``, ``avg``, ``ma``
+        (most-abundant), ``mean``, ``sig``, ``hh_lo``, ``hh_hi`` (outermost isotopic peaks at
+        >= 50 % of the tallest); NaN where not computed.
+    """
+    from scipy.fft import next_fast_len
+    from .envelopes import element_distribution
+    rows = np.asarray(rows, np.int64).reshape(-1, len(variables))
+    fixed = _ion_fixed(ion, charge)
+    table = _AtomTable(variables, fixed)
+    ion_atoms, valid = table.ion_atoms(rows)
+    mono, avg, mean, sig = table.moments(ion_atoms, charge)
+    n = len(rows)
+    out = {"valid": valid, "fallback": np.zeros(n, bool), "mono": mono, "avg": avg, "mean": mean, "sig": sig}
+    for k in ("ma", "hh_lo", "hh_hi"):
+        out[k] = np.full(n, np.nan)
+    core_idx = [i for i, v in enumerate(variables) if v.kind == "element" and v.sign > 0 and len(v.unit) == 1]
+    rest_idx = [i for i in range(len(variables)) if i not in core_idx]
+    ucore, icore = _unique_rows(rows[:, core_idx])
+    urest, irest = _unique_rows(rows[:, rest_idx])
+    net = urest @ table.U[rest_idx] + table.fixed
+    bad_rest = (net < 0).any(axis=1)
+    out["fallback"] = valid & bad_rest[irest]
+    todo = np.flatnonzero(valid & ~bad_rest[irest])
+    if len(todo) == 0:
+        return out
+    # distributions of the distinct cores (per element) and rests
+    core_els = [next(iter(variables[i].unit)) for i in core_idx]
+    per_el = []
+    for j, el in enumerate(core_els):
+        u, inv = np.unique(ucore[:, j], return_inverse=True)
+        per_el.append((u, inv.ravel(), [element_distribution(el, int(c)) for c in u]))
+    rest_d = [_net_distribution(tuple((e, int(c)) for e, c in zip(table.els, row) if c > 0)) if not bad
+              else _net_distribution(()) for row, bad in zip(net, bad_rest)]
+    len_core = np.ones(len(ucore), np.int64)
+    a0_core = np.zeros(len(ucore), np.int64)
+    for u, inv, ds in per_el:
+        len_core += np.array([len(d.p) - 1 for d in ds])[inv]
+        a0_core += np.array([d.a0 for d in ds])[inv]
+    len_rest = np.array([len(d.p) for d in rest_d])
+    a0_rest = np.array([d.a0 for d in rest_d])
+    # linear length of each row's product; its isotopic peaks >= 50 % of the tallest lie near the
+    # mean nucleon number, so a shorter cyclic length that folds only the far tails onto the low
+    # end is enough -- checked below, rows that fail are redone unfolded
+    full = len_core[icore] + len_rest[irest] - 1
+    nuc_mean, nuc_var = _nucleon_moments(table.els)
+    centre = ion_atoms @ nuc_mean - a0_core[icore] - a0_rest[irest]
+    reach = 3.0 * np.sqrt(np.maximum(ion_atoms @ nuc_var, 0.0)) + 10.0
+    need = np.minimum(np.maximum(full - np.maximum(centre - reach, 0), centre + reach + 1), full)
+    L_short = next_fast_len(int(np.ceil(need[todo].max())), real=True)
+    L_full = next_fast_len(int(full[todo].max()), real=True)
+    redo = _fill_numbers(out, todo, min(L_short, L_full), full, per_el, rest_d, icore, irest, len(ucore), charge)
+    if len(redo):
+        _fill_numbers(out, redo, L_full, full, per_el, rest_d, icore, irest, len(ucore), charge)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _nucleon_moments_one(el):
+    a, _, p = isotopes(el)
+    mean = float(np.dot(p, a))
+    return mean, float(np.dot(p, (a - mean) ** 2))
+
+
+def _nucleon_moments(els):
+    m = np.array([_nucleon_moments_one(e) for e in els]).reshape(len(els), 2)
+    return m[:, 0], m[:, 1]
+
+
+def _fill_numbers(out, todo, L, full, per_el, rest_d, icore, irest, n_core, charge):
+    """most-abundant and half-height m/z of rows ``todo`` with transforms of length L.
+
+    Where L is shorter than a row's linear length, bins below ``full - L`` hold folded tails;
+    rows whose isotopic peaks >= 50 % of the tallest reach into them are returned (to be
+    redone with the full length); every other row's bins used are exact.
+    """
+    from scipy import fft
+    from .envelopes import to_mz
+    # transforms of the distinct cores: product over elements (p) and the product rule (s)
+    PC = np.ones((n_core, L // 2 + 1), complex)
+    SC = np.zeros_like(PC)
+    for u, inv, ds in per_el:
+        pe, se = _padded(ds, L)
+        SC = SC * pe[inv] + PC * se[inv]
+        PC = PC * pe[inv]
+    PR, SR = _padded(rest_d, L)
+    redo = []
+    for c0 in range(0, len(todo), CHUNK):
+        sel = todo[c0:c0 + CHUNK]
+        ic, ir = icore[sel], irest[sel]
+        pc, pr = PC[ic], PR[ir]
+        p = fft.irfft(pc * pr, n=L, axis=1)
+        s = fft.irfft(SC[ic] * pr + pc * SR[ir], n=L, axis=1)
+        r = np.arange(len(sel))
         top = np.argmax(p, axis=1)
-        r = np.arange(len(p))
         ptop = p[r, top]
-        cent_top = s[r, top] / ptop
-        ma = to_mz(cent_top, charge)
         above = p >= 0.5 * ptop[:, None]
         first = np.argmax(above, axis=1)
         last = L - 1 - np.argmax(above[:, ::-1], axis=1)
-        hh_lo = to_mz(s[r, first] / p[r, first], charge)
-        hh_hi = to_mz(s[r, last] / p[r, last], charge)
-        cnt = rows[sl]
-        avg = to_mz(cnt @ masses + fix_avg, charge)
-        mono = to_mz(cnt @ mono_unit + fix_mono, charge)
-        if basis == "envelope":
-            on_ma = np.abs(peak - ma) <= tol
-            ok = on_ma | ((hh_lo - widen <= peak) & (peak <= hh_hi + widen))
-            ref = ma
-        else:
-            ref = {"most-abundant": ma, "average": avg, "monoisotopic": mono}[basis]
-            ok = np.abs(peak - ref) <= tol
-            on_ma = ok
-        mean = to_mz(cnt @ mom[:, 0] + fix_mean, charge)
-        sig = np.sqrt(cnt @ mom[:, 1] + fix_var) / max(abs(charge), 1)
-        for j in np.flatnonzero(ok):
-            out.append(Match(peak_mz=float(peak), row=cnt[j], variables=variables, fixed=fixed,
-                             numbers=(float(mono[j]), float(avg[j]), float(ma[j]), float(mean[j]), float(sig[j]),
-                                      float(hh_lo[j]), float(hh_hi[j])), charge=charge, ion=ion,
-                             delta_Da=float(peak - ref[j]),
-                             matched_on=basis if basis != "envelope" else
-                             ("most-abundant" if on_ma[j] else "envelope")))
+        folded = first < full[sel] - L
+        redo.append(sel[folded])
+        good = ~folded
+        sg, rg = sel[good], r[good]
+        out["ma"][sg] = to_mz(s[rg, top[good]] / ptop[good], charge)
+        out["hh_lo"][sg] = to_mz(s[rg, first[good]] / p[rg, first[good]], charge)
+        out["hh_hi"][sg] = to_mz(s[rg, last[good]] / p[rg, last[good]], charge)
+    return np.concatenate(redo) if redo else np.zeros(0, np.int64)
+
+
+def decide(numbers, peak, tol, basis="envelope", inst=None):
+    """Match rule of the module docstring on arrays of :func:`envelope_numbers`.
+
+    Returns (ok, on_most_abundant, reference m/z the delta is taken from).
+    """
+    if basis == "envelope":
+        widen = 0.5 * inst if inst else 0.0
+        with np.errstate(invalid="ignore"):
+            on_ma = np.abs(peak - numbers["ma"]) <= tol
+            ok = on_ma | ((numbers["hh_lo"] - widen <= peak) & (peak <= numbers["hh_hi"] + widen))
+        return ok, on_ma, numbers["ma"]
+    ref = {"most-abundant": numbers["ma"], "average": numbers["avg"], "monoisotopic": numbers["mono"]}[basis]
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(peak - ref) <= tol
+    return ok, ok, ref
+
+
+def _batch_matches(rows, variables, peak, tol, charge, ion, basis, inst):
+    """Matches among count vectors ``rows`` (vectorised envelopes; see :func:`envelope_numbers`)."""
+    rows = np.asarray(rows, np.int64).reshape(-1, len(variables))
+    if len(rows) == 0:
+        return []
+    num = envelope_numbers(rows, variables, charge, ion)
+    ok, on_ma, ref = decide(num, peak, tol, basis, inst)
+    ok &= num["valid"] & ~num["fallback"]
+    idx = np.flatnonzero(ok)
+    batch = _Batch(rows[idx], {k: num[k][idx] for k in _NUMBERS}, variables, _ion_fixed(ion, charge), charge, ion)
+    on = np.where(on_ma[idx], "most-abundant", "envelope") if basis == "envelope" else np.full(len(idx), basis)
+    peak = float(peak)
+    out = [Match(peak, d, o, None, batch, j)
+           for j, (d, o) in enumerate(zip((peak - ref[idx]).tolist(), on.tolist()))]
+    for i in np.flatnonzero(num["fallback"]):
+        m = _check(rows[i], variables, peak, tol, charge, ion, basis, inst)
+        if m is not None:
+            out.append(m)
     return out
