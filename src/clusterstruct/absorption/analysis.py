@@ -178,7 +178,7 @@ def _auto_windows(series, smooth_nm, snr):
                        noise_od=_sigma_overall(_noise_rows(series.absorbance)) / np.sqrt(series.n_spectra))
     if not peaks.peaks:
         raise ClusterstructError(f"{_source(series)}: no absorption band found to place the transparent "
-                                 "window after; pass windows=[(lo, hi)] in nm")
+                                 "window after; give the transparent windows (windows=[(lo, hi)] nm; --background-window LO HI) or no background")
     wl_u, a_u, step, _ = _uniform(wl, mean)
     d2, w = _second_derivative(wl_u, a_u, step, smooth_nm)
     d2 = d2[0]
@@ -186,14 +186,14 @@ def _auto_windows(series, smooth_nm, snr):
     after = np.flatnonzero((wl_u > p) & (d2 >= 0))
     if after.size == 0:
         raise ClusterstructError(f"{_source(series)}: the band at {p:.1f} nm has no red flank inside the "
-                                 "measured range; pass windows=[(lo, hi)] in nm")
+                                 "measured range; give the transparent windows (windows=[(lo, hi)] nm; --background-window LO HI) or no background")
     z = wl_u[after[0]]
     # the second derivative of a Gaussian changes sign at ±σ; 5σ ≈ 4.2 HWHM leaves < 1e-5 of the band
     lo = p + 5.0 * (z - p)
     n_in = int(np.sum(wl >= lo))
     if n_in < 8:
         raise ClusterstructError(f"{_source(series)}: only {n_in} wavelengths beyond {lo:.0f} nm, red of the "
-                                 f"last band at {p:.1f} nm; pass windows=[(lo, hi)] in nm")
+                                 f"last band at {p:.1f} nm; give the transparent windows (windows=[(lo, hi)] nm; --background-window LO HI) or no background")
     return [(float(lo), float(wl[-1]))], p
 
 

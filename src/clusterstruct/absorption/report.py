@@ -15,6 +15,10 @@ from ..errors import ClusterstructError
 from . import analysis, kinetics
 from .series import TIME_UNITS, SpectraSeries
 
+#: Raw OD below -(NEGATIVE_OD_SIGMAS * noise + NEGATIVE_OD_ABS) in more than NEGATIVE_OD_FRACTION of the
+#: points is refused: a wrong blank, a transmittance file or a swapped channel, not a spectrum.
+NEGATIVE_OD_SIGMAS, NEGATIVE_OD_ABS, NEGATIVE_OD_FRACTION = 10.0, 0.01, 0.01
+
 #: Track statuses taken as species of the sample (a transient band seen briefly is reported, not linked).
 _SPECIES_STATUSES = ("persists", "appears", "vanishes", "transient")
 
@@ -85,7 +89,8 @@ def _rank_series(series, bg):
     return series._replace(absorbance=a)
 
 
-def analyse_series(series, *, labels=None, references=None, background="scatter", smooth_nm=None, noise=None,
+def analyse_series(series, *, labels=None, references=None, background="scatter", background_windows=None,
+                   smooth_nm=None, noise=None,
                    model="auto", window=None, global_fit=False, material=None, optics_model=None,
                    candidates=None, source=None):
     """Analyse a :class:`SpectraSeries`; returns (record, extras).
@@ -99,6 +104,8 @@ def analyse_series(series, *, labels=None, references=None, background="scatter"
     background : str
         'scatter' (b·λ^−n with one n shared by all spectra, fitted to the transparent red tail),
         'none', or a pybaselines method name.
+    background_windows : sequence of (lo, hi) [nm], optional
+        Transparent ranges the scattering background is fitted to (default: chosen from the bands).
     smooth_nm : float, optional
         Savitzky-Golay window of the second derivative (default 6 nm, at least 7 grid steps).
     noise : float, optional
@@ -139,11 +146,25 @@ def analyse_series(series, *, labels=None, references=None, background="scatter"
     sig = analysis.estimate_noise(series)
     noise_od = float(noise) if noise is not None else float(np.median(sig))
     noise_basis = "given" if noise is not None else "median over spectra of the Savitzky-Golay residual (MAD)"
+    floor = -(NEGATIVE_OD_SIGMAS * noise_od + NEGATIVE_OD_ABS)
+    low = series.absorbance < floor
+    if low.mean() > NEGATIVE_OD_FRACTION:
+        k, j = np.unravel_index(int(np.argmin(series.absorbance)), series.absorbance.shape)
+        raise ClusterstructError(
+            f"{series.sources[k]}: {100 * low.mean():.1f} % of the OD values are below {floor:.3g} (beyond the noise "
+            f"{noise_od:.2g}), down to {series.absorbance[k, j]:.3g} at {series.wavelength_nm[j]:g} nm in spectrum "
+            f"{k + 1}: check the blank/reference or whether the file holds transmittance")
+    explicit_kinetics = (model not in (None, "auto")) or window is not None or global_fit
+    if series.n_spectra < 4 and explicit_kinetics:
+        raise ClusterstructError(f"{source}: kinetics needs at least 4 spectra with times, got {series.n_spectra}")
 
     # background
     if background == "scatter":
-        bg = analysis.subtract_background(series, "scatter", exponent="shared", smooth_nm=smooth)
+        bg = analysis.subtract_background(series, "scatter", exponent="shared", smooth_nm=smooth,
+                                          windows=[tuple(w) for w in background_windows] if background_windows else None)
     else:
+        if background_windows:
+            raise ClusterstructError("--background-window applies to the scatter background only")
         bg = analysis.subtract_background(series, background, smooth_nm=smooth)
     corrected = bg.series
     notes += [n for n in bg.notes if n not in notes]
@@ -215,9 +236,9 @@ def analyse_series(series, *, labels=None, references=None, background="scatter"
     # kinetics of the first label
     record_kin, model_used, first_order_ok = None, None, None
     kfit = None
-    if label_rows and times is not None and model is not None:
-        if n < 4:
-            raise ClusterstructError(f"{source}: kinetics needs at least 4 spectra with times, got {n}")
+    if label_rows and times is not None and model is not None and n < 4:
+        notes.append(f"{n} spectra: too few for kinetics (4 or more with times needed)")
+    elif label_rows and times is not None and model is not None:
         y = label_rows[0]["od"]
         tmin = series.times_min
         win = None if window is None else tuple(float(w) * TIME_UNITS[series.time_unit] for w in window)

@@ -43,6 +43,9 @@ def add_parser(sub):
     g.add_argument("--background", default="scatter",
                    help="scatter (b*lambda^-n fitted to transparent windows; default), none, or a "
                         "pybaselines method (asls, arpls, imodpoly, ...)")
+    g.add_argument("--background-window", type=float, nargs=2, action="append", metavar=("LO", "HI"),
+                   help="transparent wavelength range [nm] the scattering background is fitted to (repeatable; "
+                        "default: from 5 band widths red of the reddest band to the end of the range)")
     g.add_argument("--smooth", type=float, default=None,
                    help="Savitzky-Golay window [nm] of the second derivative (default: chosen from the grid)")
     g.add_argument("--noise", type=float, default=None, help="OD noise (default: estimated from the spectra)")
@@ -98,6 +101,7 @@ def run_absorption(args):
         args.series, fmt=args.format, time_unit=args.time_unit, x_unit=args.x_unit, times_file=args.times_file,
         name_pattern=args.name_pattern, aliquot_factor=args.aliquot_factor, path_length_cm=args.path_length,
         wavelength_range=args.range, labels=args.label, references=args.reference, background=args.background,
+        background_windows=args.background_window,
         smooth_nm=args.smooth, noise=args.noise, model=args.model, window=args.window,
         global_fit=args.global_fit, material=args.material, optics_model=args.optics_model,
         candidates=args.candidates)
@@ -161,7 +165,8 @@ def _print_report(r):
     for tr in r["tracks"]:
         print(f"  track {tr['wavelength_nm']:.1f} nm: seen {_fmt(tr['first_time'], 'g')}..{_fmt(tr['last_time'], 'g')} "
               f"{r['time_unit']} ({tr['status']})")
-    print(f"species (SVD rank above noise): {r['n_species']}")
+    print(f"species (SVD rank above noise): "
+          + (f"{r['n_species']}" if r["n_species"] is not None else "not computed (one spectrum)"))
     if r["isosbestic_nm"]:
         for p in r["isosbestic_nm"]:
             print(f"isosbestic point: {p['wavelength_nm']:.1f} ± {p['err_nm']:.1f} nm (drift {p['drift_nm']:.2f} nm)")
@@ -199,6 +204,8 @@ def _print_report(r):
                      if sp["implied_size_nm"] else ""))
             for c in sp["candidates"][:3]:
                 print(f"      {c['name']}: {c['predicted_nm']:.1f} ± {c['model_error_nm']:.1f} nm (z {c['z']:+.1f})")
+    for n in r["notes"]:
+        print(f"note: {n}")
     for w in r["warnings"]:
         print(f"warning: {w}")
 
