@@ -13,22 +13,41 @@ def _data_options(p, many=False):
     p.add_argument("--format", default="auto", choices=["auto", "columns", "pdh", "cansas-xml", "nxcansas"])
     p.add_argument("--q-min", type=float, help="lower end of the fit range, in the file's q unit (or --q-unit)")
     p.add_argument("--q-max", type=float, help="upper end of the fit range, in the file's q unit (or --q-unit)")
+    p.add_argument("--smearing", default="auto", choices=["auto", "none", "pinhole", "slit"],
+                   help="instrument resolution applied to the model: auto (slit when the file or "
+                        "--slit-length gives a slit length, pinhole when the file has a dq column, else none)")
+    p.add_argument("--slit-length", type=float, default=None,
+                   help="slit length of line-collimated (Kratky, SAXSess) data, in the file's q unit "
+                        "(overrides the file's)")
     p.add_argument("--json", action="store_true")
+
+
+def _sf_option(p, default="auto"):
+    p.add_argument("--structure-factor", default=default, choices=["auto", "none", "hs", "sticky"],
+                   help="inter-particle structure factor: auto (default; fits Percus-Yevick hard spheres "
+                        "and keeps them when an interference is detected, and says so), none, hs, sticky")
 
 
 def add_parser(sub):
     g = sub.add_parser("guinier", help="Guinier Rg of a measured curve (automatic range, qRg <= 1.3)",
-                       description="Guinier fit with automatic range selection. Rg in A.")
+                       description="Guinier fit with automatic range selection. Rg in A. With an "
+                                   "interference peak (--structure-factor auto|hs|sticky) the Guinier fit is "
+                                   "made on I(q)/S(q), S from a unified x S(q) fit.")
     g.add_argument("data")
     g.add_argument("--qrg-max", type=float, default=1.3)
+    _sf_option(g)
     _data_options(g)
     g.set_defaults(func=run_guinier)
 
-    u = sub.add_parser("unified", help="Beaucage unified fit (1 or 2 levels)",
-                       description="Unified (Beaucage) fit: G, Rg, B, P per level and a background.")
+    u = sub.add_parser("unified", help="Beaucage unified fit (1 or 2 levels), with S(q) and smearing",
+                       description="Unified (Beaucage) fit: G, Rg, B, P per level and a background, times a "
+                                   "hard-sphere S(q) when an interference is present (--structure-factor), "
+                                   "smeared by the instrument resolution (--smearing). Reports rg_A per "
+                                   "level, spacing_nm = 2 pi/q* of S(q), volume_fraction, pdi (Beaucage 2004).")
     u.add_argument("data")
     u.add_argument("--levels", type=int, default=1, choices=[1, 2])
     u.add_argument("--plot", help="data, fit and residuals")
+    _sf_option(u)
     _data_options(u)
     u.set_defaults(func=run_unified)
 
@@ -37,7 +56,7 @@ def add_parser(sub):
                                    "the data and rank the candidates by reduced chi^2.")
     f.add_argument("data")
     f.add_argument("structures", nargs="+")
-    f.add_argument("--structure-factor", choices=["none", "hs"], default="none",
+    f.add_argument("--structure-factor", choices=["none", "hs"], default="none",  # noqa: E501
                    help="hs: Percus-Yevick hard spheres for an inter-particle peak")
     f.add_argument("--refine", nargs="*", default=[], choices=["zoom", "size_sigma", "shell"],
                    help="extra parameters: zoom (isotropic scale), size_sigma (size distribution), "
@@ -50,13 +69,15 @@ def add_parser(sub):
     _data_options(f)
     f.set_defaults(func=run_fit)
 
-    s = sub.add_parser("sizes", help="Guinier and unified Rg of every curve in a folder (time series)",
+    s = sub.add_parser("sizes", help="Rg (with and without S(q)), spacing, PDI, volume fraction of every "
+                                     "curve in a folder (time series)",
                        description="Sizes vs time for a folder of curves from one in-situ run; the time "
                                    "is read from each file name's last number (minutes unless 's'/'h').")
     s.add_argument("folder")
     s.add_argument("--levels", type=int, default=1, choices=[1, 2])
     s.add_argument("--plot")
     s.add_argument("-o", "--output", help="CSV table")
+    _sf_option(s)
     _data_options(s)
     s.set_defaults(func=run_sizes)
     return g
@@ -65,6 +86,36 @@ def add_parser(sub):
 def _load(args, path):
     from ..compare import load_saxs
     return load_saxs(path, q_unit=args.q_unit, format=args.format)
+
+
+def _resolution(args, d, sel):
+    from ..compare.resolution import resolution_for
+    slit = (float(q_to_invA(args.slit_length, d.meta["q_unit_file"])) if args.slit_length is not None else None)
+    return resolution_for(d, args.smearing, slit_length=slit, select=sel)
+
+
+def _size_out(fs):
+    """The JSON fields every size command shares."""
+    return {"rg_A": fs.rg_A, "rg_without_sq_A": fs.rg_without_sq_A, "spacing_nm": fs.spacing_nm,
+            "volume_fraction": fs.volume_fraction, "volume_fraction_err": fs.volume_fraction_err,
+            "hs_radius_A": fs.hs_radius_A, "stickiness": fs.stickiness, "pdi": fs.pdi,
+            "structure_factor": fs.structure_factor, "structure_factor_requested": fs.requested,
+            "decision": fs.decision, "q_peak_sq_invA": fs.q_peak_sq_invA, "q_peak_data_invA": fs.q_peak_data_invA,
+            "resolution": fs.resolution, "definitions": fs.meta["definitions"]}
+
+
+def _size_text(fs):
+    parts = [fs.decision]
+    if fs.spacing_nm is not None:
+        parts.append(f"spacing 2 pi/q* = {fs.spacing_nm:.3f} nm (q* = {fs.q_peak_sq_invA:.4g} 1/A of S(q))")
+    if fs.volume_fraction is not None:
+        parts.append(f"volume fraction {fs.volume_fraction:.3f} +- {fs.volume_fraction_err:.3f}, "
+                     f"R_hs {fs.hs_radius_A:.3g} A")
+    parts.append(f"PDI (Beaucage 2004) {fs.pdi:.3g}")
+    parts.append("resolution: " + (fs.resolution["kind"] + (f", slit length {fs.resolution['slit_length_invA']:.4g} 1/A"
+                                                               if fs.resolution["kind"] == "slit" else "")
+                                   + f" ({fs.resolution['source']})" if fs.resolution else "none"))
+    return "\n".join(parts)
 
 
 def _range(args, data):
@@ -114,10 +165,54 @@ def _print_warnings(warns, prefix=""):
 
 def run_guinier(args):
     from ..compare import guinier_auto
+    from ..compare.structure_factor import data_peak, fit_sizes, guinier_with_sq
     d = _load(args, args.data)
     sel, _, _ = _range(args, d)
-    g = guinier_auto(d.q[sel], d.intensity[sel], d.sigma[sel] if d.sigma is not None else None,
-                     qrg_max=args.qrg_max, source=args.data)
+    q, y = d.q[sel], d.intensity[sel]
+    s = d.sigma[sel] if d.sigma is not None else None
+    res = _resolution(args, d, sel)
+    if res is not None and res.kind == "slit":
+        raise ClusterstructError(
+            f"{args.data}: slit-smeared data ({res.describe()}): the Guinier law of a particle does not "
+            "hold for line-collimated data; use 'clusterstruct unified' (fits the slit-smeared model) or "
+            "give --smearing none to fit the curve as if it were pinhole data")
+    fs, sq_note = None, None
+    if args.structure_factor != "none":
+        try:
+            fs = fit_sizes(q, y, s, structure_factor=args.structure_factor, resolution=res, source=args.data)
+        except ClusterstructError as exc:
+            if args.structure_factor != "auto":
+                raise
+            sq_note = f"structure factor: none (auto): the unified fit that looks for an interference failed ({exc})"
+    if fs is not None and fs.structure_factor != "none":
+        g = guinier_with_sq(q, y, s, fs, qrg_max=args.qrg_max, source=args.data)
+        try:
+            g_plain = guinier_auto(q, y, s, qrg_max=args.qrg_max, source=args.data)
+            rg_plain = g_plain.rg_A
+        except ClusterstructError as exc:
+            rg_plain, sq_note = None, f"plain Guinier (without S(q)) fails: {exc}"
+    else:
+        g = guinier_auto(q, y, s, qrg_max=args.qrg_max, source=args.data)
+        rg_plain = g.rg_A
+        q_pk = data_peak(q, y, s)
+        if q_pk is not None and q_pk * g.rg_A < args.qrg_max:
+            raise ClusterstructError(
+                f"{args.data}: a peak at q = {q_pk:.4g} 1/A lies inside the Guinier range (q Rg = "
+                f"{q_pk * g.rg_A:.2f} < {args.qrg_max:g}): the Guinier Rg would be that of the interference, "
+                "not of a particle; use --structure-factor auto or hs")
+    extra = _size_out(fs) if fs is not None else {"structure_factor": "none",
+                                                   "structure_factor_requested": args.structure_factor,
+                                                   "decision": sq_note or "structure factor: none (requested)",
+                                                   "spacing_nm": None, "volume_fraction": None, "pdi": None,
+                                                   "resolution": res.as_dict() if res is not None else None}
+    extra["rg_A"] = g.rg_A
+    extra["rg_without_sq_A"] = rg_plain
+    if fs is not None:
+        extra["rg_unified_A"] = fs.rg_A
+    warns = list(g.warnings) + ([f"unified x S(q): {w}" for w in fs.warnings] if fs is not None else [])
+    if res is not None:
+        warns.append(f"{res.describe()}: the Guinier fit is made on the measured (smeared) curve; the "
+                     "unified fit (clusterstruct unified) models the smearing")
     unit = d.meta["q_unit_file"]
     settings = dict(_settings(args, d, sel), qrg_limit=args.qrg_max, min_points=g.meta["min_points"],
                     min_decay=g.meta["min_decay"], weights=g.meta["weights"],
@@ -127,32 +222,41 @@ def run_guinier(args):
            "q_range": list(g.q_range_invA), "q_unit": "1/A", "n_points": g.n_points, "qrg_max": g.qrg_max,
            "d_sphere_A": g.d_sphere_A, "chi2_red": g.chi2_red, "chi2_red_expected": g.meta["chi2_red_expected"],
            "q_unit_file": unit, "q_unit_from": d.meta["q_unit_from"], "n_dropped": d.meta["n_dropped"],
-           "settings": settings, "warnings": list(g.warnings)}
+           "settings": settings, **extra, "warnings": warns}
     if args.json:
         _common.print_json(_common.finite_or_none(out))
         return 0
     chi = f", chi2_red = {g.chi2_red:.3g}" if g.chi2_red is not None else ""
+    if fs is not None and fs.structure_factor != "none":
+        print(_size_text(fs) + "\nGuinier fit below made on I(q)/S(q)")
+    else:
+        print(extra["decision"])
+    if sq_note and sq_note != extra["decision"]:
+        print("note: " + sq_note)
     print(f"{args.data}: Guinier Rg = {g.rg_A:.3f} +- {g.rg_err_A:.3f} A (D_sphere = 2.582 Rg = "
           f"{g.d_sphere_A / 10:.3f} nm), I0 = {g.i0:.4g}, q = {_q_text(*g.q_range_invA, unit)} "
           f"({g.n_points} points, qRg_max = {g.qrg_max:.2f}{chi})")
     print(_settings_text(settings) + f"; qRg limit {args.qrg_max:g}; at least {g.meta['min_points']} points "
           f"and a {100 * g.meta['min_decay']:.0f} % decay; weights {g.meta['weights']}")
-    _print_warnings(g.warnings)
+    _print_warnings(warns)
     return 0
 
 
 def run_unified(args):
-    from ..compare import unified_fit
+    from ..compare.structure_factor import fit_sizes
     d = _load(args, args.data)
     sel, _, _ = _range(args, d)
-    u = unified_fit(d.q[sel], d.intensity[sel], d.sigma[sel] if d.sigma is not None else None,
-                    levels=args.levels, source=args.data)
+    res = _resolution(args, d, sel)
+    u = fit_sizes(d.q[sel], d.intensity[sel], d.sigma[sel] if d.sigma is not None else None,
+                  structure_factor=args.structure_factor, resolution=res, levels=args.levels, source=args.data)
     settings = dict(_settings(args, d, sel), levels=args.levels, background_fitted=u.meta["background_fitted"],
-                    weights=u.meta["weights"], bounds=u.meta["bounds"])
-    out = {"data": args.data, "levels": u.levels, "background": u.background,
-           "background_err": u.background_err, "chi2_red": u.chi2_red,
+                    weights=u.meta["weights"], structure_factor=u.structure_factor,
+                    resolution=u.resolution)
+    out = {"data": args.data, "levels": u.levels, "background": u.background, "chi2_red": u.chi2_red,
+           "chi2_red_without_sq": u.chi2_red_without_sq,
            "chi2_red_expected": u.meta["chi2_red_expected"], "q_range": list(u.q_range_invA),
-           "q_unit": "1/A", "weights": u.meta["weights"], "settings": settings, "warnings": list(u.warnings)}
+           "q_unit": "1/A", "weights": u.meta["weights"], "settings": settings, **_size_out(u),
+           "warnings": list(u.warnings)}
     if args.plot:
         from ..plotting import _pyplot, _q_label, save_figure
         plt = _pyplot()
@@ -169,9 +273,10 @@ def run_unified(args):
         return 0
     for i, lv in enumerate(u.levels, 1):
         print(f"level {i}: Rg = {lv['rg_A']:.3f} +- {lv['rg_err_A']:.3f} A (D_sphere {lv['d_sphere_A'] / 10:.3f} nm), "
-              f"G = {lv['G']:.4g}, B = {lv['B']:.4g}, P = {lv['P']:.3f} +- {lv['P_err']:.3f}")
+              f"G = {lv['G']:.4g}, B = {lv['B']:.4g}, P = {lv['P']:.3f} +- {lv['P_err']:.3f}, PDI {lv['pdi']:.3g}")
     lo, hi = u.meta["chi2_red_expected"]
     print(f"background = {u.background:.4g}; reduced chi2 = {u.chi2_red:.3f} (expected {lo:.3g}..{hi:.3g})")
+    print(_size_text(u))
     print(_settings_text(settings) + f"; {args.levels} level(s); background "
           f"{'fitted (>= 0)' if u.meta['background_fitted'] else 'fixed at 0'}; weights {u.meta['weights']}")
     _print_warnings(u.warnings)
@@ -185,12 +290,13 @@ def run_fit(args):
     sel, lo, hi = _range(args, d)
     structs = [read_structure(p) for p in args.structures]
     refine = ("scale", "background") + tuple(args.refine)
+    res = _resolution(args, d, sel)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         rows = rank_candidates(structs, d, names=list(args.structures), refine=refine,
                                structure_factor=None if args.structure_factor == "none" else "hs",
                                q_min=lo, q_max=hi, absorption_peak_nm=args.peak,
-                               optics_model=args.optics_model)
+                               optics_model=args.optics_model, resolution=res)
     if args.plot:
         from ..plotting import plot_fits
         plot_fits(d, rows, args.plot, q_unit=d.meta["q_unit_file"])
@@ -212,6 +318,7 @@ def run_fit(args):
     meta = rows[0]["fits"][0].meta
     settings = dict(_settings(args, d, sel), weights=meta["weights"], structure_factor=meta["structure_factor"],
                     refined=meta["refined"], bounds=meta["bounds"], scale_bound=[0.0, None],
+                    resolution=meta["resolution"],
                     q_range_fitted_invA=meta["q_range_invA"], q_range_fitted_file_unit=meta["q_range_file_unit"])
     notes = [str(w.message) for w in caught]
     all_warnings = [f"{it['structure']}: {w}" for it in ranking for w in it["warnings"]] + notes
@@ -236,28 +343,42 @@ def run_fit(args):
 
 def run_sizes(args):
     from ..compare import size_series
+    from ..compare.series import plot_sizes
     rows = size_series(args.folder, q_unit=args.q_unit, levels=args.levels, q_min=args.q_min, q_max=args.q_max,
-                       q_range_unit="file")
+                       q_range_unit="file", structure_factor=args.structure_factor, smearing=args.smearing,
+                       slit_length=args.slit_length)
+    cols = ["file", "time_min", "rg_unified_A", "rg_unified_err_A", "rg_without_sq_A", "rg_guinier_A",
+            "rg_guinier_err_A", "rg_guinier_sq_A", "d_sphere_A", "spacing_nm", "volume_fraction", "pdi",
+            "structure_factor", "warnings", "error"]
     if args.output:
         from .._atomicio import write_csv_atomic
         table = [dict(r, warnings="; ".join(r.get("warnings", []))) for r in rows]
-        write_csv_atomic(args.output, table, ["file", "time_min", "rg_guinier_A", "rg_guinier_err_A", "d_sphere_A",
-                                              "rg_unified_A", "rg_unified_err_A", "warnings", "error"])
+        write_csv_atomic(args.output, table, cols)
     if args.plot:
-        from ..plotting import plot_size_series
-        plot_size_series(rows, args.plot)
+        plot_sizes(rows, args.plot)
     if args.json:
         _common.print_json(_common.finite_or_none({"folder": args.folder, "q_unit": args.q_unit,
-                                                   "levels": args.levels, "rows": rows}))
+                                                   "levels": args.levels,
+                                                   "structure_factor": args.structure_factor,
+                                                   "smearing": args.smearing, "rows": rows}))
     else:
-        print(f"{'time_min':>8} {'Rg_Guinier_nm':>13} {'Rg_unified_nm':>13} {'D_sphere_nm':>11}  file")
+        def nm(v, w=9):
+            return f"{v / 10:{w}.3f}" if v is not None else f"{'-':>{w}}"
+        print(f"{'time_min':>8} {'Rg_uni_nm':>9} {'noS_nm':>9} {'Rg_Gui_nm':>9} {'Gui/S_nm':>9} "
+              f"{'spacing':>8} {'phi':>6} {'PDI':>6} {'S(q)':>6}  file")
         for r in rows:
             if "error" in r:
-                print(f"{'':>8} {'failed':>13} {'':>13} {'':>11}  {r['file']}: {r['error']}")
+                print(f"{'':>8} {'failed':>9}  {r['file']}: {r['error']}")
                 continue
             t = f"{r['time_min']:.1f}" if r["time_min"] is not None else "-"
-            print(f"{t:>8} {r['rg_guinier_A'] / 10:13.3f} {r['rg_unified_A'] / 10:13.3f} "
-                  f"{r['d_sphere_A'] / 10:11.3f}  {r['file']}")
+            sp = f"{r['spacing_nm']:8.3f}" if r.get("spacing_nm") is not None else f"{'-':>8}"
+            ph = f"{r['volume_fraction']:6.3f}" if r.get("volume_fraction") is not None else f"{'-':>6}"
+            print(f"{t:>8} {nm(r['rg_unified_A'])} {nm(r['rg_without_sq_A'])} {nm(r['rg_guinier_A'])} "
+                  f"{nm(r['rg_guinier_sq_A'])} {sp} {ph} {r['pdi']:6.3g} {r['structure_factor']:>6}  {r['file']}")
+        print("Rg_uni: unified Rg of P(q) (with S(q) when fitted, smeared model when the data are); noS: the "
+              "same fit without S(q); Gui: plain Guinier; Gui/S: Guinier of I/S(q); spacing 2 pi/q* [nm]")
         for r in rows:
+            if r.get("notes"):
+                print(f"note: {r['file']}: {r['notes']}")
             _print_warnings(r.get("warnings", []), f"{r['file']}: ")
     return 0 if any("error" not in r for r in rows) else 2

@@ -329,22 +329,33 @@ def unified_fit(q, intensity, sigma=None, *, levels=1, background=True, guess=No
                       warnings=warn)
 
 
+def rise_warning(q, y, sigma, levels):
+    """A warning when the data rise with q inside the range of a monotonic fit, else None.
+
+    ``levels``: dicts with ``rg_A`` (the fitted levels).
+    """
+    rise = find_rise(q, y, sigma)
+    if rise is None:
+        return None
+    qrg = ", ".join(f"{rise['q_low'] * lv['rg_A']:.2f}" for lv in levels)
+    where = (f"from q = {rise['q_low']:.4g} to {rise['q_high']:.4g} 1/A by {100 * rise['rise_rel']:.0f} % "
+             f"({rise['z']:.0f} sigma)")
+    if all(rise["q_low"] * lv["rg_A"] > 3.0 for lv in levels):
+        return (f"the data rise with q {where}, past the Guinier knee of every level (q Rg = {qrg} "
+                    "where the rise starts): the unified model cannot describe this peak, so the power "
+                    "law and chi2 are not meaningful; check the residuals")
+    else:
+        return (f"the data rise with q {where} (q Rg = {qrg} where the rise starts): the fit is "
+                    "dominated by an interference or Bragg peak that the unified model cannot describe; "
+                    "the fitted Rg is then not a particle size (fit below the peak with --q-max, or "
+                    "model it: --structure-factor hs)")
+
+
 def _unified_warnings(q, y, sigma, levels, bkg, bkg_err, background, lo, hi, chi2_red, dof):
     warn = []
-    rise = find_rise(q, y, sigma)
-    if rise is not None:
-        qrg = ", ".join(f"{rise['q_low'] * lv['rg_A']:.2f}" for lv in levels)
-        where = (f"from q = {rise['q_low']:.4g} to {rise['q_high']:.4g} 1/A by {100 * rise['rise_rel']:.0f} % "
-                 f"({rise['z']:.0f} sigma)")
-        if all(rise["q_low"] * lv["rg_A"] > 3.0 for lv in levels):
-            warn.append(f"the data rise with q {where}, past the Guinier knee of every level (q Rg = {qrg} "
-                        "where the rise starts): the unified model cannot describe this peak, so the power "
-                        "law and chi2 are not meaningful; check the residuals")
-        else:
-            warn.append(f"the data rise with q {where} (q Rg = {qrg} where the rise starts): the fit is "
-                        "dominated by an interference or Bragg peak that the unified model cannot describe; "
-                        "the fitted Rg is then not a particle size (fit below the peak with --q-max, or "
-                        "model it: fit-saxs --structure-factor hs)")
+    w = rise_warning(q, y, sigma, levels)
+    if w:
+        warn.append(w)
     values, bounds = {}, {}
     for i, lv in enumerate(levels, 1):
         tag = f"level {i} " if len(levels) > 1 else ""

@@ -126,7 +126,7 @@ _NONLINEAR = {
 
 
 def fit_profile(model, data, *, refine=("scale", "background"), structure_factor=None, q_min=None,
-                q_max=None, start=None):
+                q_max=None, start=None, resolution=None):
     """Fit one candidate profile to one measured curve.
 
     Parameters
@@ -140,6 +140,10 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
         "hs" adds hard-sphere hs_radius and hs_volfraction.
     q_min, q_max : float, optional
         Fit range [1/A].
+    resolution : clusterstruct.compare.resolution.Resolution, optional
+        Pinhole or slit smearing applied to the model (profile x S(q); the smooth shell
+        term too) before it is compared with the data; the profile then comes from the
+        spline of the extended grid, which reaches the largest q the smearing needs.
     """
     from scipy.optimize import least_squares
     q, y, s = data.q, data.intensity, data.sigma
@@ -150,8 +154,16 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
         sel &= q <= q_max
     q, y = q[sel], y[sel]
     s = s[sel] if s is not None else None
+    if resolution is not None and resolution.kind == "pinhole" and resolution.dq is not None \
+            and np.ndim(resolution.dq) and len(resolution.dq) == len(sel):
+        from .resolution import Resolution
+        resolution = Resolution("pinhole", dq=np.asarray(resolution.dq)[sel], source=resolution.source)
+    q_top = resolution.q_max_needed(q) if resolution is not None else q.max()
     if not isinstance(model, ProfileModel):
-        model = ProfileModel(model, q.min(), q.max())
+        model = ProfileModel(model, q.min(), q_top)
+    elif resolution is not None and q_top > model.grid[-1]:
+        raise ClusterstructError(f"{data.name}: the profile of {model.name} reaches q = {model.grid[-1]:.3g} 1/A "
+                                 f"but the smearing needs it up to {q_top:.3g} 1/A")
     names = [n for n in ("zoom", "size_sigma") if n in refine]
     if "shell" in refine:
         names += ["shell", "shell_rg"]
@@ -173,10 +185,21 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
 
     def shape(p):
         d = dict(zip(names, p))
-        base = model(q, d.get("zoom"), d.get("size_sigma"))
-        if structure_factor == "hs":
-            base = base * hard_sphere_sq(q, d["hs_radius"], d["hs_volfraction"])
-        extra = d.get("shell", 0.0) * np.exp(-(q * d.get("shell_rg", 1.0)) ** 2 / 3) if "shell" in d else 0.0
+
+        def profile(qq, smeared=False):
+            base = model(qq, d.get("zoom", 1.0) if smeared else d.get("zoom"), d.get("size_sigma"))
+            if structure_factor == "hs":
+                base = base * hard_sphere_sq(qq, d["hs_radius"], d["hs_volfraction"])
+            return base
+
+        def shell(qq):
+            return d.get("shell", 0.0) * np.exp(-(qq * d.get("shell_rg", 1.0)) ** 2 / 3)
+        if resolution is not None:
+            base = resolution.smear(lambda qq: profile(qq, True), q)
+            extra = resolution.smear(shell, q) if "shell" in d else 0.0
+        else:
+            base = profile(q)
+            extra = shell(q) if "shell" in d else 0.0
         return base, extra
 
     def linear(p):
@@ -229,6 +252,7 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
     return SaxsFit(structure=model.name, chi2=chi2, chi2_red=chi2 / dof, n_points=len(q),
                    params=params, errors=errors, fitted=fitted, residuals=r, q=q,
                    meta={"weights": weights_note, "structure_factor": structure_factor or "none",
+                         "resolution": resolution.as_dict() if resolution is not None else None,
                          "converged": converged, "data": data.name, "dof": dof,
                          "refined": ["scale", "background"] + names,
                          "bounds": {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi)},
@@ -269,7 +293,7 @@ def _num_jac(f, p, rel=1e-6):
 
 def rank_candidates(structures, measured, *, names=None, refine=("scale", "background"),
                     structure_factor=None, q_min=None, q_max=None, absorption_peak_nm=None,
-                    optics_model=None):
+                    optics_model=None, resolution=None):
     """Fit every candidate to every measured curve and rank them (best first).
 
     Parameters
@@ -282,6 +306,8 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
         "auto") and residual are reported beside the SAXS score.
     optics_model : str, optional
         Optics model of the prediction (default: the material's default model).
+    resolution : Resolution, optional
+        Smearing applied to every model (see :func:`fit_profile`).
 
     Returns
     -------
@@ -298,12 +324,14 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
         raise ClusterstructError("rank_candidates needs at least one measured curve")
     q_lo = min(float(d.q.min()) for d in measured)
     q_hi = max(float(d.q.max()) for d in measured)
+    if resolution is not None:
+        q_hi = max(q_hi, resolution.q_max_needed(np.array([q_hi])))
     rows = []
     for k, atoms in enumerate(structures):
         name = names[k] if names else None
         model = ProfileModel(atoms, q_lo, q_hi, name=name)
         fits = [fit_profile(model, d, refine=refine, structure_factor=structure_factor,
-                            q_min=q_min, q_max=q_max) for d in measured]
+                            q_min=q_min, q_max=q_max, resolution=resolution) for d in measured]
         sizes = structure_sizes(atoms)
         row = {"structure": model.name, "chi2_red": float(np.mean([f.chi2_red for f in fits])),
                "scale": fits[0].params["scale"], "background": fits[0].params["background"],

@@ -14,7 +14,10 @@ columns     q, I[, sigma[, dq]] text (Fit2D/pyFAI/beamline .dat, .txt, .csv, ISI
             the q unit must be given.
 pdh         Anton Paar SAXSess PDH: 5 header lines (the third starts with the
             number of points), then q, I, sigma; the XML trailer's X unit
-            ("n_m^-1", "A^-1") gives the q unit when present.
+            ("n_m^-1", "A^-1") gives the q unit when present.  The slit length
+            of the line collimation (CounterSlitLength of the trailer, else the
+            second number of header line 5) is kept in ``meta``
+            (``slit_length_invA``): the data are slit-smeared.
 cansas-xml  canSAS 1D XML (SASroot/SASentry/SASdata/Idata with Q, I, Idev,
             Qdev); q unit from the Q element's ``unit`` attribute.
 nxcansas    NXcanSAS HDF5 (NXentry/NXdata with signal I, axis Q); q unit
@@ -209,7 +212,26 @@ def _read_pdh(src):
     m = re.search(r'<column key="X">.*?<value key="unit">([^<]+)</value>', text, re.S)
     if m:
         unit = normalise_q_unit(m.group(1))
-    return np.array(rows, float), unit, {"title": lines[0].strip()}
+    extra = {"title": lines[0].strip()}
+    # slit length of the line collimation: the XML trailer's CounterSlitLength (value and unit),
+    # else the second number of header line 5 (in the file's q unit)
+    m = re.search(r'<parameter key="CounterSlitLength"[^>]*>.*?<value key="value">([^<]+)</value>'
+                  r'.*?<value key="unit">([^<]+)</value>', text, re.S)
+    slit, slit_unit, slit_from = None, None, None
+    if m:
+        try:
+            slit, slit_unit = float(m.group(1)), normalise_q_unit(m.group(2))
+            slit_from = "file (CounterSlitLength in the XML trailer)"
+        except ValueError:
+            slit = None
+    if slit is None:
+        try:
+            slit, slit_from = float(lines[4].split()[1]), "file (header line 5, second value)"
+        except (IndexError, ValueError):
+            slit = None
+    if slit is not None and slit > 0:
+        extra.update({"slit_length_file": slit, "slit_length_unit": slit_unit, "slit_length_from": slit_from})
+    return np.array(rows, float), unit, extra
 
 
 def _read_cansas_xml(src):
@@ -322,6 +344,8 @@ def _clean(src, cols, unit, unit_from, fmt, extra, min_points):
         raise ClusterstructError(f"{src}: duplicate q values (first at q = {q[dup[0]]:g} {unit}); "
                                  "merge or remove them")
     f = Q_UNITS[unit]
+    if "slit_length_file" in extra:
+        extra = dict(extra, slit_length_invA=float(extra["slit_length_file"]) * Q_UNITS[extra["slit_length_unit"] or unit])
     meta = {"source": src, "format": fmt, "q_unit_file": unit, "q_unit_from": unit_from,
             "n_points_file": n0, "n_dropped": n_bad, **extra}
     return SaxsData(q * f, inten, sigma, dq * f if dq is not None else None, meta)

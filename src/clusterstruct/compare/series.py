@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ClusterstructError
 from ..units import q_to_invA
-from .analysis import guinier_auto, unified_fit
+from .analysis import guinier_auto
 from .loaders import DataWarning, load_saxs
 
 _EXTS = (".dat", ".txt", ".csv", ".pdh", ".xml", ".h5", ".hdf", ".hdf5", ".nxs")
@@ -23,17 +23,26 @@ def _time_of(name):
     return float(value) * {"s": 1 / 60, "h": 60}.get(unit, 1.0)
 
 
-def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_range_unit="A-1"):
-    """Guinier and unified sizes of every curve in ``folder``, ordered by the time in the name.
+def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_range_unit="A-1",
+                structure_factor="auto", smearing="auto", slit_length=None):
+    """Sizes of every curve in ``folder``, ordered by the time in the name.
 
     ``q_min``/``q_max`` are in ``q_range_unit``: "A-1", "nm-1", or "file" (each
-    file's own q unit).
+    file's own q unit); ``slit_length`` likewise.  ``structure_factor`` and
+    ``smearing`` as in :func:`clusterstruct.compare.structure_factor.fit_sizes` and
+    :func:`clusterstruct.compare.resolution.resolution_for`.
 
     Returns a list of dicts: file, time_min (None if the name has no number),
-    rg_guinier_A (+ err, q range), rg_unified_A (+ err), d_sphere_A (2.582 Rg,
-    Guinier), q_unit_file and q_unit_from, warnings (of both fits, each prefixed
-    by the fit's name), error (a file that failed is reported, not fatal).
+    rg_guinier_A (+ err, q range; plain Guinier of the data, None when it fails or the
+    data are slit-smeared, with the reason in ``notes``), d_sphere_A (2.582 Rg, Guinier),
+    rg_guinier_sq_A (Guinier of I/S(q) when a structure factor was fitted),
+    rg_unified_A (+ err; smallest level of the unified fit with S(q) and smearing),
+    rg_without_sq_A, spacing_nm, volume_fraction, pdi, structure_factor, decision,
+    resolution, q_unit_file and q_unit_from, warnings (each prefixed by the fit's name),
+    error (a file that failed is reported, not fatal).
     """
+    from .resolution import resolution_for
+    from .structure_factor import fit_sizes, guinier_with_sq
     if not os.path.isdir(folder):
         raise ClusterstructError(f"{folder}: not a folder")
     files = sorted(f for f in os.listdir(folder) if f.lower().endswith(_EXTS))
@@ -55,17 +64,68 @@ def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_rang
                 sel &= d.q <= q_to_invA(q_max, unit)
             q, y = d.q[sel], d.intensity[sel]
             s = d.sigma[sel] if d.sigma is not None else None
-            g = guinier_auto(q, y, s, source=path)
-            u = unified_fit(q, y, s, levels=levels, source=path)
+            slit = float(q_to_invA(slit_length, unit)) if slit_length is not None else None
+            res = resolution_for(d, smearing, slit_length=slit, select=sel)
+            notes = [str(w.message) for w in caught]
+            warn = []
+            u = fit_sizes(q, y, s, structure_factor=structure_factor, resolution=res, levels=levels, source=path)
             small = u.levels[-1]
-            row.update({"rg_guinier_A": g.rg_A, "rg_guinier_err_A": g.rg_err_A,
-                        "guinier_q_range_invA": g.q_range_invA, "d_sphere_A": g.d_sphere_A,
-                        "rg_unified_A": small["rg_A"], "rg_unified_err_A": small["rg_err_A"],
+            row.update({"rg_guinier_A": None, "rg_guinier_err_A": None, "guinier_q_range_invA": None,
+                        "d_sphere_A": None, "rg_guinier_sq_A": None})
+            if res is not None and res.kind == "slit":
+                notes.append("slit-smeared: no plain Guinier fit (the Guinier law does not hold for "
+                             "line-collimated data); Rg from the smeared unified fit")
+            else:
+                try:
+                    g = guinier_auto(q, y, s, source=path)
+                    row.update({"rg_guinier_A": g.rg_A, "rg_guinier_err_A": g.rg_err_A,
+                                "guinier_q_range_invA": g.q_range_invA, "d_sphere_A": g.d_sphere_A})
+                    warn += [f"Guinier: {w}" for w in g.warnings]
+                except ClusterstructError as exc:
+                    notes.append(f"plain Guinier: {exc}")
+                if u.structure_factor != "none":
+                    try:
+                        gs = guinier_with_sq(q, y, s, u, source=path)
+                        row["rg_guinier_sq_A"] = gs.rg_A
+                        warn += [f"Guinier of I/S: {w}" for w in gs.warnings]
+                    except ClusterstructError as exc:
+                        notes.append(f"Guinier of I/S: {exc}")
+            row.update({"rg_unified_A": small["rg_A"], "rg_unified_err_A": small["rg_err_A"],
+                        "rg_without_sq_A": u.rg_without_sq_A, "spacing_nm": u.spacing_nm,
+                        "volume_fraction": u.volume_fraction, "pdi": u.pdi,
+                        "structure_factor": u.structure_factor, "decision": u.decision,
+                        "resolution": u.resolution,
                         "q_unit_file": d.meta["q_unit_file"], "q_unit_from": d.meta["q_unit_from"],
-                        "warnings": [f"Guinier: {w}" for w in g.warnings] + [f"unified: {w}" for w in u.warnings],
-                        "notes": "; ".join(str(w.message) for w in caught)})
+                        "warnings": warn + [f"unified: {w}" for w in u.warnings],
+                        "notes": "; ".join(notes)})
         except ClusterstructError as exc:
             row["error"] = str(exc)
         rows.append(row)
     rows.sort(key=lambda r: (r["time_min"] is None, r["time_min"] or 0, r["file"]))
     return rows
+
+
+def plot_sizes(rows, path):
+    """Rg (with and without S(q)) and the interference spacing against time."""
+    from ..plotting import _pyplot, save_figure
+    plt = _pyplot()
+    ok = [r for r in rows if "error" not in r]
+    t = [r["time_min"] if r["time_min"] is not None else i for i, r in enumerate(ok)]
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(5.5, 6), sharex=True)
+
+    def series(key):
+        return [np.nan if r.get(key) is None else r[key] / 10 for r in ok]
+    ax.plot(t, series("rg_unified_A"), "s-", label="unified Rg (with S(q) and smearing)")
+    ax.plot(t, series("rg_without_sq_A"), "^:", label="unified Rg without S(q)")
+    ax.plot(t, series("rg_guinier_A"), "o--", label="Guinier Rg (plain)")
+    if any(r.get("rg_guinier_sq_A") is not None for r in ok):
+        ax.plot(t, series("rg_guinier_sq_A"), "d-", label="Guinier Rg of I/S(q)")
+    ax.set_ylabel("Rg [nm]")
+    ax.legend(fontsize=7)
+    ax2.plot(t, [np.nan if r.get("spacing_nm") is None else r["spacing_nm"] for r in ok], "o-",
+             label="spacing 2 pi / q* [nm]")
+    ax2.plot(t, [np.nan if r.get("volume_fraction") is None else r["volume_fraction"] for r in ok], "s--",
+             label="volume fraction")
+    ax2.set_xlabel("time [min]" if all(r["time_min"] is not None for r in ok) else "file index")
+    ax2.legend(fontsize=7)
+    save_figure(fig, path)
