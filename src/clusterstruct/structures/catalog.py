@@ -33,8 +33,10 @@ def catalog():
         "cd56se35_tetrahedron_acetate_methylamine": (
             lambda: add_ligands(tetrahedron("CdSe", 6), x_type="acetate", l_type="methylamine"),
             "Cd56Se35 with 42 acetates (charge balance) and methylamines on the open Cd sites"),
-        "beta_cd37s20": (lambda: cd37s20("beta"), "CdS MSC-311 candidate: best-ranked zinc-blende Cd37S20 core"),
-        "alpha_cd37s20": (lambda: cd37s20("alpha"), "CdS MSC-322 candidate: best-ranked wurtzite Cd37S20 core"),
+        "beta_cd37s20": (lambda: cd37s20("beta"),
+                         "CdS MSC-311 candidate: zinc-blende Cd37S20 core with every Cd at least two-bonded"),
+        "alpha_cd37s20": (lambda: cd37s20("alpha"),
+                          "CdS MSC-322 candidate: beta_cd37s20 after a displacive slip to wurtzite-like stacking"),
         "zn32se15_zb": (lambda: zn32se(15, "zincblende"), "ZnSe MSC-299 candidate: best zinc-blende Zn32Se15"),
         "zn32se16_zb": (lambda: zn32se(16, "zincblende"), "ZnSe MSC-299 candidate: best zinc-blende Zn32Se16"),
         "zn32se15_wz": (lambda: zn32se(15, "wurtzite"), "ZnSe MSC-299 candidate: best wurtzite Zn32Se15"),
@@ -46,6 +48,40 @@ def catalog():
                               "ZnSe zinc-blende sphere, r = 7 A about a Zn atom, 1-bonded atoms trimmed"),
         "cds_sphere_r7.5_wz": (lambda: carve_sphere("CdS", 7.5, lattice="wurtzite", centre="chalcogen"),
                                "CdS wurtzite sphere, r = 7.5 A about an S atom, 1-bonded atoms trimmed"),
+    })
+    # core-cage clusters
+    from .named import cdse33_cage, cdse34_cage
+    entries.update({
+        "cdse13_cage_bonded": (lambda: cdse13(bonded=True),
+                               "(CdSe)13 core-cage, (CdSe)1@(CdSe)12 with the pair bonded (harmonic model)"),
+        "cdse33_cage": (cdse33_cage, "CdSe MSC-415 class (CdSe)33 = (CdSe)6@(CdSe)27 core-cage (Kasuya 2004)"),
+        "cdse34_cage": (cdse34_cage, "CdSe MSC-415/418 class (CdSe)34 = (CdSe)6@(CdSe)28 core-cage (Kasuya 2004)"),
+    })
+    # CdS isomers, CdTe and CdTeSe candidates
+    from .composition import carve_to_composition
+
+    def _cdte_core(m, x):
+        atoms = carve_to_composition("CdTe", m, x, top=1)[0].atoms
+        atoms.info["name"] = f"Cd{m}Te{x}"
+        return atoms
+    entries.update({
+        "beta_cd37s20_compact": (lambda: cd37s20("beta", rank=2),
+                                 "CdS MSC-311 candidate: compact zinc-blende Cd37S20, three one-bonded Cd"),
+        "alpha_cd37s20_compact": (lambda: cd37s20("alpha", rank=2),
+                                  "CdS MSC-322 candidate: beta_cd37s20_compact after a displacive slip to "
+                                  "wurtzite-like stacking"),
+        "cd20te10_tetrahedron": (lambda: tetrahedron("CdTe", 4), "CdTe tetrahedron n=4"),
+        "cd35te20_tetrahedron": (lambda: tetrahedron("CdTe", 5), "CdTe MSC-371 candidate: tetrahedron n=5"),
+        "cd56te35_tetrahedron": (lambda: tetrahedron("CdTe", 6), "CdTe tetrahedron n=6"),
+        "cd33te18_core": (lambda: _cdte_core(33, 18),
+                          "CdTe MSC-371 candidate: best-ranked zinc-blende Cd33Te18 composition core"),
+        "cd56se26te9_random": (lambda: alloy(tetrahedron("CdSe", 6), "Te", 0.25, pattern="random", seed=0),
+                               "CdTeSe MSC-399 candidate: Cd56Se35 tetrahedron, 9 of 35 Se -> Te (seed 0)"),
+        "cd56se17te18_ordered": (lambda: alloy(tetrahedron("CdSe", 6), "Te", 0.5, pattern="ordered"),
+                                 "CdTeSe MSC-399 candidate: Cd56Se35 tetrahedron, 18 of 35 Se -> Te in "
+                                 "alternate (001) layers"),
+        "cd56se9te26_random": (lambda: alloy(tetrahedron("CdSe", 6), "Te", 0.75, pattern="random", seed=0),
+                               "CdTeSe MSC-399 candidate: Cd56Se35 tetrahedron, 26 of 35 Se -> Te (seed 0)"),
     })
     return entries
 

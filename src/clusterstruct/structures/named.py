@@ -5,9 +5,10 @@ call                what it builds
 =================== ============================================================
 tetrahedron(m, n)   M_T(n) X_T(n-1) metal-terminated zinc-blende tetrahedra
                     (CdSe MSC-350/380/408 for n = 5, 6, 7; Beecher 2014, Mule 2021)
-cd37s20("beta")     zinc-blende-derived Cd37S20 core (CdS MSC-311 candidate,
-                    Williamson et al., Science 2019, 363, 731)
-cd37s20("alpha")    wurtzite-derived Cd37S20 core (CdS MSC-322 candidate)
+cd37s20("beta")     zinc-blende Cd37S20 core with every atom at least two-bonded
+                    (CdS MSC-311 candidate, Williamson et al., Science 2019, 363, 731)
+cd37s20("alpha")    the same atoms after a displacive slip to wurtzite-like
+                    stacking (CdS MSC-322 candidate; :mod:`.isomers`)
 zn32se(15 | 16, l)  Zn32Se15 / Zn32Se16 cores from zinc blende or wurtzite
                     (ZnSe MSC-299; compositions from the source papers and MALDI)
 cdse13()            (CdSe)13 = (CdSe)1@(CdSe)12 core-cage (Kasuya et al., Nat.
@@ -16,13 +17,25 @@ cdse13()            (CdSe)13 = (CdSe)1@(CdSe)12 core-cage (Kasuya et al., Nat.
                     alternating; one Cd-Se pair sits at its centre on a
                     three-fold axis of the coloured cage, so the cluster keeps
                     that C3 axis.  All cage bonds are 2.63 A (bulk CdSe).
+cdse13(bonded=True) the same cluster from the core-cage generator: the pair
+                    bonded to three cage atoms each and relaxed with the
+                    harmonic model of :mod:`.cages` (keeps the C3 axis)
+cdse33_cage()       (CdSe)33 = (CdSe)6@(CdSe)27 core-cage (CdSe MSC-415 class,
+                    LDI 6314.7 Da; Kasuya et al. 2004): a (CdSe)6 drum inside
+                    the best-ranked (CdSe)27 cage of :mod:`.cages`
+cdse34_cage()       (CdSe)34 = (CdSe)6@(CdSe)28 (LDI 6506.5 Da), the same with
+                    the best-ranked (CdSe)28 cage (the chiral octahedral
+                    Goldberg-Coxeter cage, T once coloured)
 =================== ============================================================
 
 No coordinates are published for Cd37S20 or Zn32Se15/16: these functions
 return the top-ranked core of :func:`carve_to_composition` (``rank`` picks
-another), with the construction recorded.  The core-cage (CdSe)33 and (CdSe)34
-(Kasuya's (CdSe)6@(CdSe)27/28) are not built: their cages have no simple
-closed-form construction and no coordinates were available to us.
+another), with the construction recorded.  No coordinates were available to
+us for Kasuya's (CdSe)33/34 either: their cages are enumerated and ranked by
+:mod:`.cages` (isolated squares, then the strain of a harmonic bond and
+ring-angle model, then sphericity) and the (CdSe)6 core is placed on a
+three-fold axis and bonded; the result is a geometric model to be relaxed
+with a real method.
 """
 
 import numpy as np
@@ -31,7 +44,7 @@ from ..errors import ClusterstructError
 from .build import _atoms, tetrahedron
 from .composition import carve_to_composition
 
-__all__ = ["tetrahedron", "cd37s20", "zn32se", "cdse13", "NAMED"]
+__all__ = ["tetrahedron", "cd37s20", "zn32se", "cdse13", "cdse33_cage", "cdse34_cage", "NAMED"]
 
 
 def _ranked(material, n_m, n_x, lattice, rank, label):
@@ -46,12 +59,76 @@ def _ranked(material, n_m, n_x, lattice, rank, label):
     return atoms
 
 
-def cd37s20(kind="beta", *, rank=1):
-    """Cd37S20 core: ``kind="beta"`` zinc-blende-like (MSC-311), ``"alpha"`` wurtzite-like (MSC-322)."""
+#: Zinc-blende sites of beta-Cd37S20 in units of a/4 (CdS a = 5.818 A) from
+#: well_coordinated_cores("CdS", 37, 20, centre="bond", restarts=4, steps=2000, seed=0)
+#: (rank 1: no atom with fewer than two bonds) and (restarts=6, steps=6000, seed=1)
+#: (rank 2: more compact, three one-bonded Cd); stored so that building is instant.
+_BETA_CD37S20_SITES = {
+    "Cd": """0,0,0 2,-2,0 2,0,-2 0,-4,0 0,0,-4 -2,-2,0 2,-2,-4 -2,0,-2 2,-4,-2 0,-2,2 0,2,-2 4,-2,-2
+             0,-4,-4 -2,-2,-4 -2,-4,-2 -4,-2,-2 0,-6,-2 0,-2,-6 4,-4,0 4,0,-4 -2,2,0 2,2,-4 -2,0,2
+             2,-4,2 -4,0,0 2,-6,0 2,0,-6 -4,-4,-4 -2,-6,-4 -2,-4,-6 4,-6,2 4,-4,4 6,-4,2 6,-2,4
+             6,-6,4 8,-4,4 6,-4,6""",
+    "S": """-3,-5,-5 -3,-1,-1 1,-5,-1 1,-1,-5 5,-5,3 -3,-3,-3 -3,1,1 1,-3,1 1,1,-3 5,-3,5 -1,-5,-3
+            -1,-1,1 3,-5,1 3,-1,-3 7,-5,5 -1,-3,-5 -1,1,-1 3,-3,-1 3,1,-5 7,-3,3""",
+}
+_BETA_CD37S20_COMPACT_SITES = {
+    "Cd": """0,0,0 -2,-2,0 0,-2,2 2,-2,4 -2,2,0 -2,4,2 0,2,2 0,4,0 -4,2,2 0,2,-2 -2,2,4 2,2,0 -2,0,-2
+             -4,0,0 2,0,2 -4,4,4 0,0,4 -4,0,4 -6,0,2 -4,-2,2 0,-2,-2 -6,2,4 -2,-2,4 2,-2,0 -4,-2,-2
+             -2,0,6 -4,2,6 -6,-2,0 -2,-4,2 0,-4,0 -4,-4,0 0,-2,6 2,-4,2 0,-4,4 2,4,-2 2,0,-2 -2,-4,-2""",
+    "S": """-5,-1,1 -5,3,5 -1,-1,5 -1,3,1 -5,-3,-1 -5,1,3 -1,-3,-1 -1,-3,3 -1,1,-1 3,-3,3 -3,-1,-1
+            -3,3,3 1,-1,-1 1,-1,3 1,3,-1 -3,-3,1 -3,1,5 1,-3,1 1,-3,5 1,1,1""",
+}
+
+
+def _beta_sites(rank):
+    from .lattices import lattice_parameters
+    table = {1: (_BETA_CD37S20_SITES, "restarts=4 steps=2000 seed=0"),
+             2: (_BETA_CD37S20_COMPACT_SITES, "restarts=6 steps=6000 seed=1")}
+    if rank not in table:
+        raise ClusterstructError(f"named.py: displacive Cd37S20 pairs exist for rank 1 and 2, got {rank!r}")
+    sites, search = table[rank]
+    a = lattice_parameters("CdS", "zincblende").a
+    pos, sym = [], []
+    for el in ("Cd", "S"):
+        q = np.array([[int(v) for v in t.split(",")] for t in sites[el].split()], float)
+        pos.append(q * a / 4)
+        sym += [el] * len(q)
+    pos = np.vstack(pos)
+    info = {"construction": f"well-coordinated core material=CdS lattice=zincblende target=Cd37S20 "
+                            f"centre=bond search=metropolis {search} rg_weight=2 a={a:.4f}",
+            "material": "CdS", "lattice": "zincblende", "a_A": a}
+    return _atoms(pos - pos.mean(axis=0), sym, info)
+
+
+def cd37s20(kind="beta", *, rank=1, construction="displacive"):
+    """Cd37S20 core: ``kind="beta"`` zinc-blende-like (MSC-311), ``"alpha"`` wurtzite-like (MSC-322).
+
+    ``construction="displacive"`` (default): beta is a zinc-blende core with every
+    atom at least two-bonded (rank 1; rank 2 a more compact core with three
+    one-bonded Cd), found by :func:`.isomers.well_coordinated_cores`; alpha is the
+    same atoms, same order, after the Shockley-partial slips of
+    :func:`.isomers.alpha_from_beta` (wurtzite-like stacking; the displacement is
+    in ``info["displacement_rms_A"]`` and ``info["displacement_max_A"]``).
+    ``construction="carved"``: the two are carved independently from zinc blende
+    and wurtzite (:func:`carve_to_composition`, ``rank`` picks the candidate).
+    """
     lattice = {"beta": "zincblende", "alpha": "wurtzite"}.get(kind)
     if lattice is None:
         raise ClusterstructError(f"Cd37S20 kind must be 'alpha' (wurtzite) or 'beta' (zinc blende), got {kind!r}")
-    return _ranked("CdS", 37, 20, lattice, rank, f"{kind}-Cd37S20")
+    if construction == "carved":
+        return _ranked("CdS", 37, 20, lattice, rank, f"{kind}-Cd37S20")
+    if construction != "displacive":
+        raise ClusterstructError(f"named.py: Cd37S20 construction must be 'displacive' or 'carved', got {construction!r}")
+    beta = _beta_sites(rank)
+    beta.info["name"] = "beta-Cd37S20"
+    if kind == "beta":
+        return beta
+    from .isomers import alpha_from_beta
+    alpha, disp = alpha_from_beta(beta)
+    d = np.linalg.norm(disp, axis=1)
+    alpha.info.update({"name": "alpha-Cd37S20", "displacement_rms_A": round(float(np.sqrt((d ** 2).mean())), 4),
+                       "displacement_max_A": round(float(d.max()), 4)})
+    return alpha
 
 
 def zn32se(n_se=16, lattice="zincblende", *, rank=1):
@@ -93,10 +170,20 @@ def _two_colour(pos, edge):
     return colour
 
 
-def cdse13(*, bond=2.63, material="CdSe"):
-    """(CdSe)13 core-cage candidate: a Cd-Se pair inside a truncated-octahedral (CdSe)12 cage."""
+def cdse13(*, bond=2.63, material="CdSe", bonded=False):
+    """(CdSe)13 core-cage candidate: a Cd-Se pair inside a truncated-octahedral (CdSe)12 cage.
+
+    ``bonded=False`` (default): the ideal cage (every edge ``bond``) with the pair
+    on its three-fold axis, unrelaxed (pair 3.25 A from the cage).
+    ``bonded=True``: built by :func:`.cages.core_cage` (the pair bonded to three
+    cage atoms each, everything relaxed with the harmonic model; ``bond`` is
+    then the bulk bond length of ``material``).
+    """
     from .lattices import MATERIALS, normalise_material
     material = normalise_material(material)
+    if bonded:
+        from .cages import PAIR, core_cage
+        return core_cage(12, PAIR, material=material)
     metal, chalc = MATERIALS[material]
     cage = _truncated_octahedron(bond)
     colour = _two_colour(cage, bond)
@@ -108,6 +195,18 @@ def cdse13(*, bond=2.63, material="CdSe"):
                             "(truncated-octahedral cage, Kasuya et al. Nat. Mater. 2004)",
             "material": material, "lattice": "cage", "name": f"({metal}{chalc})13 core-cage"}
     return _atoms(pos, symbols, info)
+
+
+def cdse33_cage(material="CdSe"):
+    """(CdSe)33 = (CdSe)6@(CdSe)27 core-cage candidate (Kasuya et al., Nat. Mater. 2004, 3, 99)."""
+    from .cages import DRUM, core_cage
+    return core_cage(27, DRUM, material=material)
+
+
+def cdse34_cage(material="CdSe"):
+    """(CdSe)34 = (CdSe)6@(CdSe)28 core-cage candidate (Kasuya et al., Nat. Mater. 2004, 3, 99)."""
+    from .cages import DRUM, core_cage
+    return core_cage(28, DRUM, material=material)
 
 
 #: Name -> (builder, description): every named candidate with one call.
@@ -122,4 +221,7 @@ NAMED = {
     "zn32se15-wz": (lambda: zn32se(15, "wurtzite"), "ZnSe MSC-299 candidate, wurtzite-derived"),
     "zn32se16-wz": (lambda: zn32se(16, "wurtzite"), "ZnSe MSC-299 candidate, wurtzite-derived"),
     "cdse13-cage": (cdse13, "(CdSe)13 core-cage candidate"),
+    "cdse13-cage-bonded": (lambda: cdse13(bonded=True), "(CdSe)13 core-cage, pair bonded, harmonic model"),
+    "cdse33-cage": (cdse33_cage, "CdSe MSC-415 class (CdSe)6@(CdSe)27 core-cage"),
+    "cdse34-cage": (cdse34_cage, "CdSe MSC-415/418 class (CdSe)6@(CdSe)28 core-cage"),
 }
