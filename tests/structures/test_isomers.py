@@ -31,15 +31,15 @@ def test_pair_has_one_composition_and_one_atom_order(pair):
         assert beta.get_chemical_symbols() == alpha.get_chemical_symbols()
 
 
-def test_beta_rank1_every_atom_two_bonded_and_all_80_bonds_counted(pair):
-    beta = pair[1][0]
+def test_beta_open_every_atom_two_bonded_and_compact_has_three_one_bonded(pair):
+    beta = pair[2][0]
     c = _counts(beta)
     sym = np.array(beta.get_chemical_symbols())
     assert c[sym == "Cd"].min() == 2 and c[sym == "S"].min() >= 3
     # bonds counted from either side agree: 37 Cd x 2 = 74 = sum over S
     assert c[sym == "Cd"].sum() == c[sym == "S"].sum() == 74
-    # rank 2 is the more compact core; its honest minimum: 3 one-bonded Cd, none unbonded
-    c2 = _counts(pair[2][0])
+    # rank 1 is the compact core; its honest minimum: 3 one-bonded Cd, none unbonded
+    c2 = _counts(pair[1][0])
     assert (c2 == 1).sum() == 3 and c2.min() == 1
     # the honest minimum after the slip: five one-bonded Cd in each alpha, no unbonded atom
     for _, alpha in pair.values():

@@ -34,7 +34,7 @@ def catalog():
             lambda: add_ligands(tetrahedron("CdSe", 6), x_type="acetate", l_type="methylamine"),
             "Cd56Se35 with 42 acetates (charge balance) and methylamines on the open Cd sites"),
         "beta_cd37s20": (lambda: cd37s20("beta"),
-                         "CdS MSC-311 candidate: zinc-blende Cd37S20 core with every Cd at least two-bonded"),
+                         "CdS MSC-311 candidate: compact zinc-blende Cd37S20 core, three one-bonded Cd"),
         "alpha_cd37s20": (lambda: cd37s20("alpha"),
                           "CdS MSC-322 candidate: beta_cd37s20 after a displacive slip to wurtzite-like stacking"),
         "zn32se15_zb": (lambda: zn32se(15, "zincblende"), "ZnSe MSC-299 candidate: best zinc-blende Zn32Se15"),
@@ -65,11 +65,12 @@ def catalog():
         atoms.info["name"] = f"Cd{m}Te{x}"
         return atoms
     entries.update({
-        "beta_cd37s20_compact": (lambda: cd37s20("beta", rank=2),
-                                 "CdS MSC-311 candidate: compact zinc-blende Cd37S20, three one-bonded Cd"),
-        "alpha_cd37s20_compact": (lambda: cd37s20("alpha", rank=2),
-                                  "CdS MSC-322 candidate: beta_cd37s20_compact after a displacive slip to "
-                                  "wurtzite-like stacking"),
+        "beta_cd37s20_open": (lambda: cd37s20("beta", rank=2),
+                              "CdS MSC-311 candidate: zinc-blende Cd37S20 with every Cd at least two-bonded "
+                              "(open, rod-like)"),
+        "alpha_cd37s20_open": (lambda: cd37s20("alpha", rank=2),
+                               "CdS MSC-322 candidate: beta_cd37s20_open after a displacive slip to "
+                               "wurtzite-like stacking"),
         "cd20te10_tetrahedron": (lambda: tetrahedron("CdTe", 4), "CdTe tetrahedron n=4"),
         "cd35te20_tetrahedron": (lambda: tetrahedron("CdTe", 5), "CdTe MSC-371 candidate: tetrahedron n=5"),
         "cd56te35_tetrahedron": (lambda: tetrahedron("CdTe", 6), "CdTe tetrahedron n=6"),

@@ -82,8 +82,10 @@ _BETA_CD37S20_COMPACT_SITES = {
 
 def _beta_sites(rank):
     from .lattices import lattice_parameters
-    table = {1: (_BETA_CD37S20_SITES, "restarts=4 steps=2000 seed=0"),
-             2: (_BETA_CD37S20_COMPACT_SITES, "restarts=6 steps=6000 seed=1")}
+    # rank 1: the compact core (Rg 6.1 A, kappa^2 0.013, three one-bonded Cd); rank 2: every atom
+    # at least two-bonded, but open and rod-like (kappa^2 0.21), which SAXS of MSC-311 does not show
+    table = {1: (_BETA_CD37S20_COMPACT_SITES, "restarts=6 steps=6000 seed=1"),
+             2: (_BETA_CD37S20_SITES, "restarts=4 steps=2000 seed=0")}
     if rank not in table:
         raise ClusterstructError(f"named.py: displacive Cd37S20 pairs exist for rank 1 and 2, got {rank!r}")
     sites, search = table[rank]
@@ -103,9 +105,9 @@ def _beta_sites(rank):
 def cd37s20(kind="beta", *, rank=1, construction="displacive"):
     """Cd37S20 core: ``kind="beta"`` zinc-blende-like (MSC-311), ``"alpha"`` wurtzite-like (MSC-322).
 
-    ``construction="displacive"`` (default): beta is a zinc-blende core with every
-    atom at least two-bonded (rank 1; rank 2 a more compact core with three
-    one-bonded Cd), found by :func:`.isomers.well_coordinated_cores`; alpha is the
+    ``construction="displacive"`` (default): beta is a compact zinc-blende core with
+    three one-bonded Cd (rank 1; rank 2 has every atom at least two-bonded but is
+    open and rod-like), found by :func:`.isomers.well_coordinated_cores`; alpha is the
     same atoms, same order, after the Shockley-partial slips of
     :func:`.isomers.alpha_from_beta` (wurtzite-like stacking; the displacement is
     in ``info["displacement_rms_A"]`` and ``info["displacement_max_A"]``).
