@@ -70,9 +70,9 @@ def test_build_carve_named_alloy_ligands(tmp_path):
     (["build", "carve", "--shape", "facets", "--facet", "11:5"], "HKL:DIST"),
 ])
 def test_build_bad_input(tmp_path, args, message):
-    out = run(*args, "-o", tmp_path / "x")
+    out = run(*args, "-o", tmp_path / "x.xyz")
     assert out.returncode != 0 and message in out.stderr, out.stderr
-    assert not os.path.exists(tmp_path / "x") or os.path.isdir(tmp_path / "x")
+    assert not os.path.exists(tmp_path / "x.xyz") or os.path.isdir(tmp_path / "x.xyz")
 
 
 def test_gap_and_size_json(cd56):

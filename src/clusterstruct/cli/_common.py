@@ -1,5 +1,6 @@
 """Helpers shared by the subcommands: units, q grids, output files, JSON."""
 
+import contextlib
 import json
 import os
 import sys
@@ -9,6 +10,10 @@ import numpy as np
 from .._atomicio import atomic_path, write_text_atomic
 from ..errors import ClusterstructError
 from ..units import normalise_q_unit, q_from_invA, q_to_invA
+
+
+#: Most q points a computed profile may have (a grid this fine holds no more information).
+MAX_Q_POINTS = 1_000_000
 
 
 def q_unit(text):
@@ -42,8 +47,11 @@ def q_grid(args):
     dmin, dmax = args._q_defaults
     qmin = float(q_to_invA(args.q_min, args.q_unit)) if args.q_min is not None else dmin
     qmax = float(q_to_invA(args.q_max, args.q_unit)) if args.q_max is not None else dmax
-    if args.n_q < 1:
-        raise ClusterstructError(f"--n-q must be >= 1, got {args.n_q}")
+    if not 1 <= args.n_q <= MAX_Q_POINTS:
+        raise ClusterstructError(f"--n-q must be from 1 to {MAX_Q_POINTS:,}, got {args.n_q}")
+    for option, value in (("--q-min", args.q_min), ("--q-max", args.q_max)):
+        if value is not None and not np.isfinite(value):
+            raise ClusterstructError(f"{option} must be a finite number, got {value}")
     if qmin <= 0:
         raise ClusterstructError(f"--q-min must be > 0, got {args.q_min}")
     if qmax < qmin or (qmax == qmin and args.n_q > 1):
@@ -54,22 +62,39 @@ def q_grid(args):
 
 
 def load_columns(path, *, min_columns=2):
-    """Numeric rows of a text file (lines starting with #, ; or ! and non-numeric lines skipped)."""
+    """Numeric rows of a text file.
+
+    Blank lines, comment lines (starting with #, ; ! or %) and non-numeric lines before the
+    first numeric row (a column header) are skipped; a non-numeric row after it, a row with
+    too few columns or a NaN/infinite value is refused with the line number.
+    """
     if not os.path.exists(path):
         raise ClusterstructError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ClusterstructError(f"{path}: is a folder, expected a text file")
     rows = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            s = line.strip()
-            if not s or s[0] in "#;!%":
-                continue
-            parts = s.replace(",", " ").split()
-            try:
-                vals = [float(x) for x in parts]
-            except ValueError:
-                continue
-            if len(vals) >= min_columns:
-                rows.append(vals[:max(min_columns, len(vals))])
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                s = line.strip()
+                if not s or s[0] in "#;!%":
+                    continue
+                parts = s.replace(",", " ").split()
+                try:
+                    vals = [float(x) for x in parts]
+                except ValueError:
+                    if rows:
+                        raise ClusterstructError(f"{path}: line {lineno}: {s[:40]!r} is not a row of "
+                                                 "numbers") from None
+                    continue
+                if len(vals) < min_columns:
+                    raise ClusterstructError(f"{path}: line {lineno}: {len(vals)} column(s), expected at "
+                                             f"least {min_columns}")
+                if not np.isfinite(vals).all():
+                    raise ClusterstructError(f"{path}: line {lineno}: NaN or infinite value")
+                rows.append(vals)
+    except UnicodeDecodeError as exc:
+        raise ClusterstructError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     if not rows:
         raise ClusterstructError(f"{path}: no numeric data found")
     width = min(len(r) for r in rows)
@@ -77,21 +102,26 @@ def load_columns(path, *, min_columns=2):
 
 
 def parse_element_values(items, option):
-    """Parse ['Cd=0.5', 'Se=0.7'] into {'Cd': 0.5, 'Se': 0.7}; a bare number applies to all."""
+    """Parse ['Cd=0.5', 'Se=0.7'] into {'Cd': 0.5, 'Se': 0.7}; a bare number applies to all.
+
+    Every value must be finite and >= 0 (displacement parameters).
+    """
     if not items:
         return None
     out = {}
     for item in items:
         if "=" not in item:
             try:
-                return float(item)
+                value = float(item)
             except ValueError:
                 raise ClusterstructError(f"{option}: expected El=value, got {item!r}") from None
+            return check_number(value, option, minimum=0.0, unit="A^2")
         el, val = item.split("=", 1)
         try:
             out[el.strip()] = float(val)
         except ValueError:
             raise ClusterstructError(f"{option}: {item!r} has no numeric value") from None
+        check_number(out[el.strip()], f"{option} {el.strip()}", minimum=0.0, unit="A^2")
     return out
 
 
@@ -166,6 +196,70 @@ def check_figure_path(path):
     if ext not in supported:
         raise ClusterstructError(f"--plot {path}: unknown figure format {('.' + ext) if ext else '(no extension)'}; "
                                  f"use one of {', '.join('.' + k for k in sorted(supported))}")
+    check_output_folder(path, "--plot")
+
+
+def check_output_folder(path, option="-o"):
+    """Refuse an output file whose folder does not exist (or is a file), before any work or output."""
     folder = os.path.dirname(os.path.abspath(str(path)))
     if not os.path.isdir(folder):
-        raise ClusterstructError(f"--plot {path}: folder {folder} does not exist")
+        what = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise ClusterstructError(f"{option} {path}: folder {folder} {what}")
+    if os.path.isdir(str(path)):
+        raise ClusterstructError(f"{option} {path}: is a folder, expected a file name")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ClusterstructError(f"{option} {path}: folder {folder} is not writable")
+
+
+def check_output_extension(path, allowed, option="-o"):
+    """Refuse an output file name whose extension is not one of ``allowed`` (e.g. ('.csv', '.h5'))."""
+    if path in (None, "-"):
+        return
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext not in allowed:
+        raise ClusterstructError(f"{option} {path}: unknown output format {ext or '(no extension)'}; "
+                                 f"use {', '.join(allowed)}")
+
+
+def check_threads(n, option="--threads"):
+    """``n`` (None = the default) checked against 1 .. 8 x the cores, with the option in the message."""
+    if n is None:
+        return None
+    from .._threads import resolve_threads
+    if n == 0:  # the library's "default" value; on the command line the default is to omit the option
+        from .._threads import MAX_THREADS_PER_CORE, _cores
+        raise ClusterstructError(f"{option}: threads must be an integer from 1 to {MAX_THREADS_PER_CORE * _cores()}"
+                                 f", got 0 (omit the option to use every core)")
+    with naming(option):
+        return resolve_threads(n)
+
+
+def check_number(value, option, *, minimum=None, maximum=None, strict=False, unit=""):
+    """Refuse a NaN/infinite option value or one outside ``minimum``..``maximum`` (None = open).
+
+    ``strict`` makes ``minimum`` exclusive (``--radius`` must be > 0). Returns ``value``.
+    """
+    if value is None:
+        return None
+    unit = f" {unit}" if unit else ""
+    if not np.isfinite(value):
+        raise ClusterstructError(f"{option} must be a finite number, got {value}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        if maximum is not None:
+            bound += f" and <= {maximum:g}"
+        raise ClusterstructError(f"{option} must be {bound}{unit}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ClusterstructError(f"{option} {value:g}{unit} is above the limit of {maximum:g}{unit}")
+    return value
+
+
+@contextlib.contextmanager
+def naming(source):
+    """Prefix ``source`` (a file or option) to a ClusterstructError message that does not name it."""
+    try:
+        yield
+    except ClusterstructError as exc:
+        if str(source) in str(exc):
+            raise
+        raise ClusterstructError(f"{source}: {exc}") from None

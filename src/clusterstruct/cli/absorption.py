@@ -94,9 +94,37 @@ def _check_output(path):
     return ext
 
 
+def _check_options(args):
+    """Numeric options and names checked before the series is read."""
+    from ..observables import check_model
+    from ..optics.parameters import material_parameters
+    num = _common.check_number
+    num(args.aliquot_factor, "--aliquot-factor", minimum=0.0, strict=True)
+    num(args.path_length, "--path-length", minimum=0.0, strict=True, unit="cm")
+    num(args.smooth, "--smooth", minimum=0.0, strict=True, unit="nm")
+    num(args.noise, "--noise", minimum=0.0, strict=True, unit="OD")
+    for option, pairs in (("--range", [args.range] if args.range else []),
+                          ("--background-window", args.background_window or []),
+                          ("--window", [args.window] if args.window else [])):
+        for lo, hi in pairs:
+            num(lo, option, unit="")
+            num(hi, option, unit="")
+            if not lo < hi:
+                raise ClusterstructError(f"{option} {lo:g} {hi:g}: the first value must be below the second")
+    for option, values in (("--label", args.label), ("--reference", args.reference)):
+        for v in values or []:
+            num(v, option, minimum=0.0, strict=True, unit="nm")
+    if args.material is not None:
+        with _common.naming("--material"):
+            material_parameters(args.material)
+    with _common.naming("--optics-model"):
+        check_model(args.optics_model)
+
+
 def run_absorption(args):
     from ..absorption.report import analyse_file
     ext = _check_output(args.output)
+    _check_options(args)
     report, series, extras = analyse_file(
         args.series, fmt=args.format, time_unit=args.time_unit, x_unit=args.x_unit, times_file=args.times_file,
         name_pattern=args.name_pattern, aliquot_factor=args.aliquot_factor, path_length_cm=args.path_length,
@@ -105,6 +133,9 @@ def run_absorption(args):
         smooth_nm=args.smooth, noise=args.noise, model=args.model, window=args.window,
         global_fit=args.global_fit, material=args.material, optics_model=args.optics_model,
         candidates=args.candidates)
+    if ext == ".csv" and not extras["traces"]:
+        raise ClusterstructError(f"-o {args.output}: no OD(t) trace to write (the series has no times or no label)")
+    # the figure first: the data file is the last step, so a failing plot leaves no output
     if args.plot:
         from ..plotting import plot_absorption_series
         plot_absorption_series(series.wavelength_nm, series.absorbance, series.times, series.time_unit, args.plot,

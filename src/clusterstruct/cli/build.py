@@ -114,6 +114,52 @@ def _post_options(p):
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
+#: Largest --radius / --size [A] carved (about 150,000 atoms for CdSe at 100 A); far beyond any
+#: magic-size cluster, and well below sizes whose lattice block would not fit in memory.
+MAX_CARVE_SIZE_A = 100.0
+
+
+def _check_structure_output(path, option="-o"):
+    """Refuse, before any work, an output name whose format ASE cannot write."""
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext in (".xyz", ".extxyz"):
+        fmt = "extxyz"
+    else:
+        try:
+            fmt = filetype(str(path), read=False)
+        except UnknownFileTypeError:
+            fmt = None
+    if fmt not in ioformats or not ioformats[fmt].can_write:
+        raise ClusterstructError(f"{option} {path}: unknown structure format {ext or '(no extension)'!r}; use .xyz "
+                                 "(extended xyz), .cif, .pdb, .vasp or another format ASE writes")
+
+
+def _check_lattice_options(args):
+    from ..structures.lattices import normalise_lattice, normalise_material
+    with _common.naming("--material"):
+        normalise_material(args.material)
+    with _common.naming("--lattice"):
+        normalise_lattice(args.lattice)
+    if not 0 <= args.min_bonds <= 4:
+        raise ClusterstructError(f"--min-bonds must be from 0 to 4, got {args.min_bonds}")
+    _common.check_number(args.cubic_fraction, "--cubic-fraction", minimum=0.0, maximum=1.0)
+    if args.stacking is not None and (not args.stacking or set(args.stacking.upper()) - set("ABC")):
+        raise ClusterstructError(f"--stacking {args.stacking!r}: expected A/B/C letters, e.g. ABCAB")
+
+
+def _check_size(value, option):
+    _common.check_number(value, option, minimum=0.0, strict=True, unit="A")
+    if value is not None and value > MAX_CARVE_SIZE_A:
+        raise ClusterstructError(f"{option} {value:g} A is above the limit of {MAX_CARVE_SIZE_A:g} A (about "
+                                 f"{_atoms_estimate(value):.2g} atoms)")
+
+
+def _atoms_estimate(radius):
+    # zinc blende CdSe: 8 atoms per (6.08 A)^3
+    return 4.0 / 3.0 * 3.14159 * radius ** 3 * 8 / 6.08 ** 3
+
+
 def _finish(atoms, args):
     if getattr(args, "ligands", False):
         from ..structures.ligands import add_ligands
@@ -137,11 +183,21 @@ def _write(atoms, args):
 
 def run_tetrahedron(args):
     from ..structures import tetrahedron
+    from ..structures.lattices import normalise_material
+    _check_structure_output(args.output)
+    with _common.naming("--material"):
+        normalise_material(args.material)
+    if not 2 <= args.n <= 15:
+        raise ClusterstructError(f"--n must be 2..15 metal atoms per edge, got {args.n}")
+    _common.check_number(args.a, "--a", minimum=0.0, strict=True, unit="A")
     return _write(_finish(tetrahedron(args.material, args.n, a=args.a), args), args)
 
 
 def run_sphere(args):
     from ..structures import carve_sphere
+    _check_structure_output(args.output)
+    _check_lattice_options(args)
+    _check_size(args.radius, "--radius")
     atoms = carve_sphere(args.material, args.radius, lattice=args.lattice, centre=args.centre,
                          termination=args.termination, min_bonds=args.min_bonds, **_stacking(args))
     return _write(_finish(atoms, args), args)
@@ -155,15 +211,24 @@ def _parse_facet(text):
         hkl = tuple(int(h) for h in parts)
         if len(hkl) != 3:
             raise ValueError
-        return hkl, float(dist)
+        dist = float(dist)
     except ValueError:
         raise ClusterstructError(f"--facet {text!r}: expected HKL:DIST such as 111:6.5 or 1,-1,0:8") from None
+    if hkl == (0, 0, 0):
+        raise ClusterstructError(f"--facet {text!r}: HKL 000 is not a plane")
+    _check_size(dist, f"--facet {text}: distance")
+    return hkl, dist
 
 
 def run_carve(args):
     from ..structures import build
-    if args.shape in ("sphere", "tetrahedron", "octahedron", "platelet") and not args.size:
+    _check_structure_output(args.output)
+    _check_lattice_options(args)
+    if args.shape in ("sphere", "tetrahedron", "octahedron", "platelet") and args.size is None:
         raise ClusterstructError(f"--shape {args.shape} needs --size")
+    _check_size(args.size, "--size")
+    if args.monolayers is not None and not 1 <= args.monolayers <= 200:
+        raise ClusterstructError(f"--monolayers must be from 1 to 200, got {args.monolayers}")
     if args.shape == "sphere":
         shape = build.Sphere(args.size)
     elif args.shape == "tetrahedron":
@@ -184,12 +249,29 @@ def run_carve(args):
     return _write(_finish(atoms, args), args)
 
 
+#: Largest composition ``build composition`` enumerates.
+MAX_COMPOSITION_ATOMS = 2000
+
+
 def run_composition(args):
     from ..io import formula
     from ..structures.composition import carve_to_composition
     from ..structures.store import write_structure
+    from ..structures.lattices import normalise_lattice, normalise_material
     if args.top < 1:
         raise ClusterstructError(f"--top must be >= 1, got {args.top}")
+    with _common.naming("--material"):
+        normalise_material(args.material)
+    with _common.naming("--lattice"):
+        normalise_lattice(args.lattice)
+    for option, n in (("--metal", args.metal), ("--chalcogen", args.chalcogen)):
+        if n < 1:
+            raise ClusterstructError(f"{option} must be >= 1, got {n}")
+    if args.metal + args.chalcogen > MAX_COMPOSITION_ATOMS:
+        raise ClusterstructError(f"--metal {args.metal} --chalcogen {args.chalcogen}: at most "
+                                 f"{MAX_COMPOSITION_ATOMS} atoms in all")
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+        raise ClusterstructError(f"-o {args.output_dir}: exists and is not a folder")
     cands = carve_to_composition(args.material, args.metal, args.chalcogen, lattice=args.lattice,
                                  top=args.top)
     os.makedirs(args.output_dir, exist_ok=True)
@@ -221,6 +303,7 @@ def run_named(args):
         raise ClusterstructError(f"unknown candidate {args.name!r}; known: {', '.join(NAMED)}")
     if not args.output:
         raise ClusterstructError("build named needs -o/--output")
+    _check_structure_output(args.output)
     atoms = NAMED[args.name.lower()][0]()
     return _write(_finish(atoms, args), args)
 
@@ -228,12 +311,18 @@ def run_named(args):
 def run_alloy(args):
     from ..io import read_structure
     from ..structures.alloys import alloy
+    _check_structure_output(args.output)
+    _common.check_number(args.fraction, "--fraction", minimum=0.0, maximum=1.0)
     atoms = read_structure(args.structure)
-    return _write(alloy(atoms, args.element, args.fraction, pattern=args.pattern, seed=args.seed), args)
+    with _common.naming(args.structure):
+        atoms = alloy(atoms, args.element, args.fraction, pattern=args.pattern, seed=args.seed)
+    return _write(atoms, args)
 
 
 def run_catalog(args):
     from ..structures.catalog import write_catalog
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+        raise ClusterstructError(f"-o {args.output_dir}: exists and is not a folder")
     rows = write_catalog(args.output_dir)
     if args.json:
         _common.print_json({"output_dir": args.output_dir, "structures": rows})

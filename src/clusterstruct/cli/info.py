@@ -18,6 +18,10 @@ def add_parser(sub):
 def run(args):
     from ..io import read_structure
     from ..structures.descriptors import describe
+    from ..structures.lattices import normalise_lattice
+    if args.lattice is not None:
+        with _common.naming("--lattice"):
+            args.lattice = normalise_lattice(args.lattice)
     atoms = read_structure(args.structure)
     d = describe(atoms, material=args.material, lattice=args.lattice)
     d["rg_A"] = d["rg_number_A"]

@@ -76,7 +76,17 @@ def add_parser(sub):
     return m
 
 
+#: Largest |charge| accepted (the isotope and adduct tables are built for each charge).
+MAX_CHARGE = 100
+
+
 def _check_width(args):
+    from ..mass.envelopes import check_ion
+    args.ion = ION_ALIASES.get(args.ion, args.ion)
+    if abs(args.charge) > MAX_CHARGE:
+        raise ClusterstructError(f"--charge must be from -{MAX_CHARGE} to {MAX_CHARGE}, got {args.charge}")
+    with _common.naming("--ion"):
+        check_ion(args.ion, args.charge)
     for name in ("resolving_power", "fwhm"):
         v = getattr(args, name, None)
         if v is not None and (not math.isfinite(v) or v <= 0):
@@ -96,6 +106,8 @@ def run_mass(args):
             raise ClusterstructError(f"--mz must be finite and > 0 (m/z in Da per charge), got {mz:g}")
     if args.n_peaks < 1:
         raise ClusterstructError(f"--n-peaks must be >= 1, got {args.n_peaks}")
+    if args.max_rows < 0:
+        raise ClusterstructError(f"--max-rows must be >= 0, got {args.max_rows}")
     warnings = []
     spectrum = read_spectrum(args.spectrum) if args.spectrum else None
     peaks = args.mz

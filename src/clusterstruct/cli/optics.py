@@ -9,6 +9,14 @@ MODEL_HELP = ("brus (infinite barrier), finite-barrier, nonparabolic (hyperbolic
               "yu2003 (empirical curves), calibrated (fitted to measured peaks; the default where the "
               "material has calibration data, else finite-barrier)")
 SIZE_DEFS = ["equal-volume", "rg-sphere", "edge"]
+#: Wavelengths [nm] a first-exciton peak may take (the optics models' range).
+PEAK_RANGE_NM = (200.0, 1500.0)
+
+
+def _check_peak(value, option):
+    lo, hi = PEAK_RANGE_NM
+    if value is not None and not (lo <= value <= hi):  # also refuses NaN
+        raise ClusterstructError(f"{option} {value:g} nm is outside {lo:g}..{hi:g} nm (is it in nm?)")
 
 
 def add_parser(sub):
@@ -60,7 +68,12 @@ def add_parser(sub):
 
 def run_gap(args):
     from ..io import read_structure
-    from ..observables import peak_record, predict_peak
+    from ..observables import check_model, check_shape, peak_record, predict_peak
+    with _common.naming("--model"):
+        check_model(args.model)
+    with _common.naming("--shape"):
+        check_shape(args.shape)
+    _common.check_number(args.barrier, "--barrier", minimum=0.0, strict=True, unit="eV")
     atoms = read_structure(args.structure)
     try:
         est = predict_peak(atoms, model=args.model, shape=args.shape, size_definition=args.size_definition,
@@ -93,9 +106,13 @@ def run_size(args):
     from ..optics import model_error, size_from_peak
     from ..optics.parameters import material_parameters
     from ..optics.models import default_model
-    check_model(args.model)
-    check_shape(args.shape)
-    material = material_parameters(args.material).material
+    with _common.naming("--model"):
+        check_model(args.model)
+    with _common.naming("--shape"):
+        check_shape(args.shape)
+    _check_peak(args.peak, "--peak")
+    with _common.naming("--material"):
+        material = material_parameters(args.material).material
     model = args.model or default_model(material)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -119,18 +136,28 @@ def run_size(args):
 
 def run_compare(args):
     from ..io import read_structure
+    from ..observables import check_model, check_shape
     from ..optics import compare_absorption
+    _common.check_output_extension(args.output, (".csv",))
+    for p in args.peaks or []:
+        _check_peak(p, "--peaks")
+    with _common.naming("--shape"):
+        check_shape(args.shape)
+    for m in args.models or []:
+        with _common.naming("--models"):
+            check_model(m)
     structs = [read_structure(p) for p in args.structures]
     names = [p for p in args.structures]
     rows = compare_absorption(structs, args.peaks, models=args.models, shape=args.shape,
                               size_definition=args.size_definition, names=names,
                               peaks_material=args.peaks_material)
-    if args.output:
-        from .._atomicio import write_csv_atomic
-        write_csv_atomic(args.output, rows)
+    # the figure first: the table is the last step, so a failing plot leaves no output
     if args.plot:
         from ..plotting import plot_absorption
         plot_absorption(rows, args.plot)
+    if args.output:
+        from .._atomicio import write_csv_atomic
+        write_csv_atomic(args.output, rows)
     if args.json:
         _common.print_json({"rows": rows})
         return 0

@@ -71,8 +71,38 @@ def add_parser(sub):
     return p
 
 
+#: File names ``pdf -o`` writes: columns (.csv, .dat, .txt, .gr) or HDF5.
+OUTPUT_EXTENSIONS = (".csv", ".dat", ".txt", ".gr", ".h5", ".hdf5", ".hdf")
+
+
+#: Largest Qmax [1/A] (the form-factor table ends at 75 1/A; X-ray PDFs reach about 40 1/A).
+MAX_QMAX = 100.0
+
+
+def _check_pdf_options(args):
+    """Q window, r range, damping and Uiso options checked before any file is read."""
+    num = _common.check_number
+    num(args.qmin, "--qmin", minimum=0.0, unit="1/A")
+    if args.qmax is not None and not 0 < args.qmax <= MAX_QMAX:  # also refuses NaN
+        raise ClusterstructError(f"--qmax {args.qmax:g}: the Q window needs 0 < Qmax <= {MAX_QMAX:g} 1/A")
+    if args.qmin is not None and args.qmax is not None and args.qmin >= args.qmax:
+        raise ClusterstructError(f"--qmax {args.qmax:g} must exceed --qmin {args.qmin:g}")
+    num(args.qdamp, "--qdamp", minimum=0.0, unit="1/A")
+    num(args.qbroad, "--qbroad", minimum=0.0, unit="1/A")
+    num(args.delta2, "--delta2", minimum=0.0, unit="A^2")
+    num(args.rmin, "--rmin", minimum=0.0, unit="A")
+    num(args.rmax, "--rmax", minimum=0.0, strict=True, unit="A")
+    if args.rmin is not None and args.rmax is not None and args.rmin >= args.rmax:
+        raise ClusterstructError(f"--rmax {args.rmax:g} must exceed --rmin {args.rmin:g}")
+    _common.parse_element_values(args.uiso, "--uiso")
+
+
 #: Largest r grid `pdf` computes (0.001 A over 100 A); finer grids only cost memory.
 MAX_R_POINTS = 100_000
+
+
+#: Most diameters `pdf-size` scans (each one is a fit).
+MAX_SCAN_SIZES = 500
 
 
 def run_pdf(args):
@@ -80,12 +110,16 @@ def run_pdf(args):
     from .._version import __version__
     from ..io import formula, read_structure
     from ..pdf import DebyePDF
+    _check_pdf_options(args)
+    _common.check_number(args.rstep, "--rstep", minimum=0.0, strict=True, unit="A")
+    _common.check_output_extension(args.output, OUTPUT_EXTENSIONS)
     atoms = read_structure(args.structure)
     uiso = _common.parse_element_values(args.uiso, "--uiso")
-    eng = DebyePDF(atoms, args.qmax)
+    with _common.naming(args.structure):
+        eng = DebyePDF(atoms, args.qmax)
     rmax = args.rmax or eng.dmax + 5.0
-    if not args.rstep > 0 or rmax <= args.rmin:
-        raise ClusterstructError("need --rstep > 0 and --rmax > --rmin")
+    if rmax <= args.rmin:
+        raise ClusterstructError(f"--rmax {rmax:g} A must exceed --rmin {args.rmin:g} A")
     n_r = (rmax - args.rmin) / args.rstep
     if n_r > MAX_R_POINTS:
         raise ClusterstructError(f"--rstep {args.rstep:g} A gives {n_r:.3g} r points over {args.rmin:g}-{rmax:g} A "
@@ -103,6 +137,10 @@ def run_pdf(args):
     for k, v in (pd.partials or {}).items():
         names.append(f"G_{k}")
         cols.append(v)
+    # the figure first: the data file is the last step, so a failing plot leaves no output
+    if args.plot:
+        from ..plotting import plot_pdf
+        plot_pdf(pd, args.plot, title=formula(atoms.get_chemical_symbols()))
     if args.output:
         kind = _common.output_kind(args.output)
         if kind == "h5":
@@ -113,9 +151,6 @@ def run_pdf(args):
             _common.write_columns(args.output, header, cols, names, sep=", " if kind == "csv" else " ")
     elif not args.json:
         _common.write_columns("-", header, cols, names)
-    if args.plot:
-        from ..plotting import plot_pdf
-        plot_pdf(pd, args.plot, title=formula(atoms.get_chemical_symbols()))
     if args.json:
         out = {"structure": args.structure, "r": pd.r, "G": pd.g, "settings": m}
         if pd.partials:
@@ -175,10 +210,14 @@ def run_fit(args):
     import warnings
     from ..io import read_structure
     from ..pdf import fit_pdf, load_gr
+    _check_pdf_options(args)
     atoms = read_structure(args.structure)
+    if len(atoms) < 2:
+        raise ClusterstructError(f"{args.structure}: a PDF needs at least 2 atoms (pairs); the structure has "
+                                 f"{len(atoms)}")
     data = load_gr(args.data)
     start = _start_values(args, set(atoms.get_chemical_symbols()))
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _common.naming(args.data):
         warnings.simplefilter("always", RuntimeWarning)
         fit = fit_pdf(atoms, data, rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax,
                       qdamp=args.qdamp, qbroad=args.qbroad, refine=tuple(args.refine), start=start, name=args.structure)
@@ -203,20 +242,29 @@ def _size_grid(text):
         start, stop, step = (float(v) for v in text.split(":"))
     except ValueError:
         raise ClusterstructError(f"--sizes {text!r}: expected START:STOP:STEP in A, e.g. 10:61:3") from None
-    if not (0 < start < stop and step > 0):
+    if not all(np.isfinite([start, stop, step])) or not (0 < start < stop and step > 0):
         raise ClusterstructError(f"--sizes {text!r}: need 0 < START < STOP and STEP > 0")
+    n = (stop - start) / step
+    if n > MAX_SCAN_SIZES:
+        raise ClusterstructError(f"--sizes {text!r}: {n:.3g} diameters to fit (at most {MAX_SCAN_SIZES}); "
+                                 "use a larger STEP")
     return np.arange(start, stop, step)
 
 
 def run_size(args):
     import warnings
     from ..pdf import fit_particle_size, load_gr
-    data = load_gr(args.data)
+    from ..structures.lattices import MATERIALS, normalise_lattice, normalise_material
+    _check_pdf_options(args)
     sizes = _size_grid(args.sizes)
-    from ..structures.lattices import MATERIALS, normalise_material
-    start = _start_values(args, MATERIALS[normalise_material(args.material)])
+    with _common.naming("--material"):
+        material = normalise_material(args.material)
+    with _common.naming("--lattice"):
+        normalise_lattice(args.lattice)
+    data = load_gr(args.data)
+    start = _start_values(args, MATERIALS[material])
     stacking = args.stacking if args.stacking is not None else args.cubic_fraction
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _common.naming(args.data):
         warnings.simplefilter("always", RuntimeWarning)
         res = fit_particle_size(data, args.material, lattice=args.lattice, stacking=stacking, seed=args.seed,
                                 rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp,

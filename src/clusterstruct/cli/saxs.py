@@ -29,11 +29,17 @@ def add_parser(sub):
     return p
 
 
+#: File names ``saxs -o`` writes: columns (.csv, .dat, .txt), HDF5 or NXcanSAS.
+OUTPUT_EXTENSIONS = (".csv", ".dat", ".txt", ".h5", ".hdf5", ".hdf", ".nxs")
+
+
 def run(args):
     from .._version import __version__
     from ..io import formula, read_structure
     from ..scattering import debye_intensity, structure_sizes
 
+    _common.check_threads(args.threads)
+    _common.check_output_extension(args.output, OUTPUT_EXTENSIONS)
     q = _common.q_grid(args)
     b_iso = _common.parse_element_values(args.b_iso, "--b-iso")
     atoms = read_structure(args.structure, allow_overlap=args.allow_overlap)
@@ -88,6 +94,10 @@ def run(args):
         for name, part in prof.partials.items():
             names.append(f"I_{name}")
             columns.append(part)
+    # the figure first: the data file is the last step, so a failing plot leaves no output
+    if args.plot:
+        from ..plotting import plot_saxs
+        plot_saxs(prof, args.plot, q_unit=args.q_unit, guinier=g, title=formula(symbols))
     if args.output and args.output != "-":
         kind = _common.output_kind(args.output)
         if kind == "nxcansas":
@@ -111,9 +121,6 @@ def run(args):
                                   sep=", " if kind == "csv" else " ")
     elif not args.json:
         _common.write_columns("-", header, columns, names)
-    if args.plot:
-        from ..plotting import plot_saxs
-        plot_saxs(prof, args.plot, q_unit=args.q_unit, guinier=g, title=formula(symbols))
     if args.json:
         _common.print_json(out)
     return 0
