@@ -2,20 +2,23 @@
 
     python examples/saxs_seed_sizes.py
 
-Prints three markdown tables (README):
+Prints three markdown tables (README), each headed by the sentence it tests:
 
-1. "Overall sizes" 0.8-1.0 nm of the CdTe/CdSe/CdTeSe induction-period samples (Beaucage
-   fits; the definition is not stated): every candidate's size under each definition,
-   core in vacuum, with its ligand atoms in vacuum, and as SAXS sees it in toluene
-   (contrast profile, excluded solvent volume), and the definitions under which it
-   falls in 0.8-1.0 nm (5 % tolerance).
-2. Spacings 2.05 and 2.25 nm (2 pi / q of the interference peak of CdS MSC-311 and
-   MSC-322 assemblies; "MSC-311 is the more spherical"): the two Cd37S20 candidates'
-   shape (kappa^2, principal radii) and contact diameters, bare and with an
-   acetate/methylamine shell in toluene.
-3. Disc-shaped CdSe clusters with Rg 0.92 and 1.14 nm: the shipped candidates' shape
-   class, and the 2-monolayer zinc-blende CdSe platelets whose Guinier Rg is 0.92 and
-   1.14 nm (bond-centred, so metal and chalcogen counts are equal).
+1. "Up to 110 min, there is a steady increase in the overall size from 0.8 to 1.0 nm for
+   CdTe, 0.8 to 0.9 nm for CdSe, and 0.8 to 1.0 nm for the mixture" (CdTeSe alloy paper,
+   in-situ SAXS of undiluted samples fitted "with a model developed by Beaucage"; which
+   size of the model is quoted is not stated): every candidate's size under each
+   definition, core in vacuum, with its ligand atoms in vacuum, and as SAXS sees it in
+   toluene (contrast profile, excluded solvent volume), and the definitions under which
+   it falls in 0.8-1.0 nm (5 % tolerance).
+2. "SAXS showed that the center-to-center distance was 2.05 and 2.25 nm for MSC-311 and
+   MSC-322, respectively. MSC-311 is more spherical than MSC-322" (CdS MSC transformation
+   paper): the two Cd37S20 candidates' shape (kappa^2, principal radii) and contact
+   diameters, bare and with an acetate/methylamine shell in toluene.
+3. "dMSC-393 and dMSC-460 are disc-shaped and have the respective radii of gyration (Rg)
+   of 0.92 and 1.14 nm" (two-pathway paper): the shipped candidates' shape class, and the
+   2-monolayer zinc-blende CdSe platelets whose Guinier Rg is 0.92 and 1.14 nm
+   (bond-centred, so metal and chalcogen counts are equal).
 
 Sizes come from clusterstruct.compare.size_table (structure_sizes, contrast_sizes, unified
 fits), shapes from clusterstruct.scattering.shape.
@@ -132,10 +135,16 @@ def table_discs():
 def main():
     warnings.simplefilter("ignore")
     print(f"### 0.8–1.0 nm overall size (definition not stated; solvent for contrast: {SOLVENT})\n")
+    print('> "there is a steady increase in the overall size from 0.8 to 1.0 nm for CdTe, 0.8 to 0.9 nm '
+          'for CdSe, and 0.8 to 1.0 nm for the mixture" (in-situ SAXS, Beaucage model)\n')
     print(table_overall())
     print("\n### Interference spacings 2.05 / 2.25 nm (CdS MSC-311 / MSC-322 assemblies)\n")
+    print('> "SAXS showed that the center-to-center distance was 2.05 and 2.25 nm for MSC-311 and MSC-322, '
+          'respectively. MSC-311 is more spherical than MSC-322"\n')
     print(table_spacings())
     print("\n### Disc-shaped clusters, Rg 0.92 / 1.14 nm\n")
+    print('> "dMSC-393 and dMSC-460 are disc-shaped and have the respective radii of gyration (Rg) of '
+          '0.92 and 1.14 nm"\n')
     print(table_discs())
     print("\nDefinitions: " + "; ".join(f"{k} = {v}" for k, v in DEFINITIONS.items()))
 

@@ -258,6 +258,7 @@ def test_unified_fk403_warns_of_the_peak():
     out = _run("unified", FK403, "--json")
     assert out.returncode == 0, out.stderr
     res = _strict_json(out.stdout)
-    assert any("not a particle size" in w for w in res["warnings"])
+    # with S(q) rejected (auto) the plain fit's Rg lies past the knee: either variant of the rise warning
+    assert any("not a particle size" in w or "cannot describe this peak" in w for w in res["warnings"])
     assert res["settings"]["levels"] == 1 and res["settings"]["background_fitted"] is True
     assert res["settings"]["q_unit_from"] == "file"

@@ -23,9 +23,11 @@ def _data_options(p, many=False):
 
 
 def _sf_option(p, default="auto"):
-    p.add_argument("--structure-factor", default=default, choices=["auto", "none", "hs", "sticky"],
+    p.add_argument("--structure-factor", default=default, choices=["auto", "none", "hs", "sticky", "restrict"],
                    help="inter-particle structure factor: auto (default; fits Percus-Yevick hard spheres "
-                        "and keeps them when an interference is detected, and says so), none, hs, sticky")
+                        "and keeps them when an interference is detected, and says so; reports a lamellar "
+                        "spacing for peaks in the order ratio 1:2), none, hs, sticky, or restrict (no S(q): "
+                        "the fit range is cut below the interference, with a warning)")
 
 
 def add_parser(sub):
@@ -77,6 +79,11 @@ def add_parser(sub):
     s.add_argument("--levels", type=int, default=1, choices=[1, 2])
     s.add_argument("--plot")
     s.add_argument("-o", "--output", help="CSV table")
+    s.add_argument("--candidates", nargs="+", metavar="STRUCTURE",
+                   help="candidate structures: print which match the measured sizes (Guinier Rg, Beaucage Rg, "
+                        "spacing) and draw their size bands on --plot")
+    s.add_argument("--solvent", help="solvent of the sample (name, e.g. toluene, or electron density in "
+                                     "e/A^3): candidate sizes as SAXS sees them in it")
     _sf_option(s)
     _data_options(s)
     s.set_defaults(func=run_sizes)
@@ -101,7 +108,8 @@ def _size_out(fs):
             "hs_radius_A": fs.hs_radius_A, "stickiness": fs.stickiness, "pdi": fs.pdi,
             "structure_factor": fs.structure_factor, "structure_factor_requested": fs.requested,
             "decision": fs.decision, "q_peak_sq_invA": fs.q_peak_sq_invA, "q_peak_data_invA": fs.q_peak_data_invA,
-            "resolution": fs.resolution, "definitions": fs.meta["definitions"]}
+            "resolution": fs.resolution, "definitions": fs.meta["definitions"],
+            "sq_form_factor": fs.sq_form_factor, "sphere": fs.sphere}
 
 
 def _size_text(fs):
@@ -177,14 +185,17 @@ def run_guinier(args):
             "hold for line-collimated data; use 'clusterstruct unified' (fits the slit-smeared model) or "
             "give --smearing none to fit the curve as if it were pinhole data")
     fs, sq_note = None, None
-    if args.structure_factor != "none":
+    if args.structure_factor == "restrict":
+        from ..compare.structure_factor import _restrict
+        q, y, s, res, sq_note = _restrict(q, y, s, res, args.data)
+    elif args.structure_factor != "none":
         try:
             fs = fit_sizes(q, y, s, structure_factor=args.structure_factor, resolution=res, source=args.data)
         except ClusterstructError as exc:
             if args.structure_factor != "auto":
                 raise
             sq_note = f"structure factor: none (auto): the unified fit that looks for an interference failed ({exc})"
-    if fs is not None and fs.structure_factor != "none":
+    if fs is not None and fs.structure_factor in ("hs", "sticky"):
         g = guinier_with_sq(q, y, s, fs, qrg_max=args.qrg_max, source=args.data)
         try:
             g_plain = guinier_auto(q, y, s, qrg_max=args.qrg_max, source=args.data)
@@ -192,9 +203,16 @@ def run_guinier(args):
         except ClusterstructError as exc:
             rg_plain, sq_note = None, f"plain Guinier (without S(q)) fails: {exc}"
     else:
-        g = guinier_auto(q, y, s, qrg_max=args.qrg_max, source=args.data)
-        rg_plain = g.rg_A
         q_pk = data_peak(q, y, s)
+        try:
+            g = guinier_auto(q, y, s, qrg_max=args.qrg_max, source=args.data)
+        except ClusterstructError as exc:
+            if q_pk is None:
+                raise
+            raise ClusterstructError(
+                f"{exc}; the data have a peak at q = {q_pk:.4g} 1/A (an interference): use "
+                "--structure-factor auto or hs") from None
+        rg_plain = g.rg_A
         if q_pk is not None and q_pk * g.rg_A < args.qrg_max:
             raise ClusterstructError(
                 f"{args.data}: a peak at q = {q_pk:.4g} 1/A lies inside the Guinier range (q Rg = "
@@ -202,7 +220,9 @@ def run_guinier(args):
                 "not of a particle; use --structure-factor auto or hs")
     extra = _size_out(fs) if fs is not None else {"structure_factor": "none",
                                                    "structure_factor_requested": args.structure_factor,
-                                                   "decision": sq_note or "structure factor: none (requested)",
+                                                   "decision": ("structure factor: none (restrict): " + sq_note
+                                                                if args.structure_factor == "restrict" else
+                                                                sq_note or "structure factor: none (requested)"),
                                                    "spacing_nm": None, "volume_fraction": None, "pdi": None,
                                                    "resolution": res.as_dict() if res is not None else None}
     extra["rg_A"] = g.rg_A
@@ -210,6 +230,8 @@ def run_guinier(args):
     if fs is not None:
         extra["rg_unified_A"] = fs.rg_A
     warns = list(g.warnings) + ([f"unified x S(q): {w}" for w in fs.warnings] if fs is not None else [])
+    if args.structure_factor == "restrict":
+        warns.append(sq_note)
     if res is not None:
         warns.append(f"{res.describe()}: the Guinier fit is made on the measured (smeared) curve; the "
                      "unified fit (clusterstruct unified) models the smearing")
@@ -227,7 +249,7 @@ def run_guinier(args):
         _common.print_json(_common.finite_or_none(out))
         return 0
     chi = f", chi2_red = {g.chi2_red:.3g}" if g.chi2_red is not None else ""
-    if fs is not None and fs.structure_factor != "none":
+    if fs is not None and fs.structure_factor in ("hs", "sticky"):
         print(_size_text(fs) + "\nGuinier fit below made on I(q)/S(q)")
     else:
         print(extra["decision"])
@@ -347,20 +369,36 @@ def run_sizes(args):
     rows = size_series(args.folder, q_unit=args.q_unit, levels=args.levels, q_min=args.q_min, q_max=args.q_max,
                        q_range_unit="file", structure_factor=args.structure_factor, smearing=args.smearing,
                        slit_length=args.slit_length)
-    cols = ["file", "time_min", "rg_unified_A", "rg_unified_err_A", "rg_without_sq_A", "rg_guinier_A",
+    cols = ["file", "time_min", "rg_unified_A", "rg_unified_err_A", "rg_without_sq_A", "rg_sphere_A", "rg_guinier_A",
             "rg_guinier_err_A", "rg_guinier_sq_A", "d_sphere_A", "spacing_nm", "volume_fraction", "pdi",
             "structure_factor", "warnings", "error"]
     if args.output:
         from .._atomicio import write_csv_atomic
         table = [dict(r, warnings="; ".join(r.get("warnings", []))) for r in rows]
         write_csv_atomic(args.output, table, cols)
+    table = None
+    if args.candidates:
+        from ..compare.series import candidates_table
+        solvent = args.solvent
+        if solvent is not None:
+            try:
+                solvent = float(solvent)
+            except ValueError:
+                pass
+        table = candidates_table(rows, args.candidates, solvent=solvent)
+    elif args.solvent is not None:
+        raise ClusterstructError(f"{args.folder}: --solvent is used with --candidates (it sets how the "
+                                 "candidates' sizes are computed)")
     if args.plot:
-        plot_sizes(rows, args.plot)
+        plot_sizes(rows, args.plot, bands=table["bands"] if table else None)
     if args.json:
         _common.print_json(_common.finite_or_none({"folder": args.folder, "q_unit": args.q_unit,
                                                    "levels": args.levels,
                                                    "structure_factor": args.structure_factor,
-                                                   "smearing": args.smearing, "rows": rows}))
+                                                   "smearing": args.smearing, "rows": rows,
+                                                   **({"candidates_table": {k: v for k, v in table.items()
+                                                                            if k != "bands"}}
+                                                      if table else {})}))
     else:
         def nm(v, w=9):
             return f"{v / 10:{w}.3f}" if v is not None else f"{'-':>{w}}"
@@ -381,4 +419,9 @@ def run_sizes(args):
             if r.get("notes"):
                 print(f"note: {r['file']}: {r['notes']}")
             _print_warnings(r.get("warnings", []), f"{r['file']}: ")
+        if table:
+            meas = "; ".join(f"{k} {v['range_nm'][0]:.3f}..{v['range_nm'][1]:.3f} nm (from {v['from']}, "
+                             f"{v['n_frames']} frames)" for k, v in table["measured"].items())
+            print(f"candidates (match within {100 * table['tolerance']:.0f} %): measured {meas}")
+            print(table["text"])
     return 0 if any("error" not in r for r in rows) else 2

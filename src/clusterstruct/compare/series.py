@@ -37,6 +37,7 @@ def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_rang
     data are slit-smeared, with the reason in ``notes``), d_sphere_A (2.582 Rg, Guinier),
     rg_guinier_sq_A (Guinier of I/S(q) when a structure factor was fitted),
     rg_unified_A (+ err; smallest level of the unified fit with S(q) and smearing),
+    rg_sphere_A (Guinier Rg of the polydisperse-sphere x S(q) fit that determined S, when used),
     rg_without_sq_A, spacing_nm, volume_fraction, pdi, structure_factor, decision,
     resolution, q_unit_file and q_unit_from, warnings (each prefixed by the fit's name),
     error (a file that failed is reported, not fatal).
@@ -90,7 +91,8 @@ def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_rang
                         warn += [f"Guinier of I/S: {w}" for w in gs.warnings]
                     except ClusterstructError as exc:
                         notes.append(f"Guinier of I/S: {exc}")
-            row.update({"rg_unified_A": small["rg_A"], "rg_unified_err_A": small["rg_err_A"],
+            row.update({"rg_A": list(u.rg_A), "rg_unified_A": small["rg_A"], "rg_unified_err_A": small["rg_err_A"],
+                        "rg_sphere_A": u.sphere["rg_A"] if u.sphere else None,
                         "rg_without_sq_A": u.rg_without_sq_A, "spacing_nm": u.spacing_nm,
                         "volume_fraction": u.volume_fraction, "pdi": u.pdi,
                         "structure_factor": u.structure_factor, "decision": u.decision,
@@ -105,8 +107,87 @@ def size_series(folder, *, q_unit=None, levels=1, q_min=None, q_max=None, q_rang
     return rows
 
 
-def plot_sizes(rows, path):
-    """Rg (with and without S(q)) and the interference spacing against time."""
+#: series column -> size definition of :mod:`clusterstruct.compare.size_table`
+SERIES_DEFINITIONS = (("guinier-rg", ("rg_guinier_sq_A", "rg_guinier_A"), 0.1),
+                      ("beaucage-rg", ("rg_unified_A",), 0.1),
+                      ("spacing", ("spacing_nm",), 1.0))
+
+
+def _preferred_variant(sizes, name):
+    """The variant a measurement sees: in the solvent if computed, else with ligands, else the core."""
+    mine = [c for c in sizes if c.name == name]
+    for key in (" in ", "with ligands", "core"):
+        for c in mine:
+            if key in c.variant:
+                return c
+    return mine[0]
+
+
+def candidates_table(rows, candidates, *, solvent=None, tolerance=0.05, names=None):
+    """The measured sizes of a series against candidate structures (:func:`size_table`).
+
+    Measured values: for each definition, the range (min..max) over the frames that gave
+    it: Guinier Rg (of I/S(q) when a structure factor was fitted, else the plain Guinier),
+    Beaucage (unified) Rg, and the spacing 2 pi / q* (compared as a contact diameter
+    scaled by the mean volume fraction when one was fitted).
+
+    Returns
+    -------
+    dict
+        ``measured`` {definition: [lo, hi] nm, and the column used}, ``rows`` (dicts of
+        :class:`SizeRow`), ``text`` (the plain-text table), ``candidates`` (every variant's
+        sizes) and ``bands`` {definition: [(name, variant, value_nm)]} (the variant a
+        measurement sees, for the figure).
+    """
+    from dataclasses import asdict
+    from .size_table import candidate_sizes, format_size_table, size_table
+    ok = [r for r in rows if "error" not in r]
+    sizes = []
+    for k, c in enumerate(candidates):
+        try:
+            sizes += candidate_sizes(c, name=names[k] if names else None, solvent=solvent)
+        except ClusterstructError as exc:
+            where = str(c) if isinstance(c, (str, os.PathLike)) else (names[k] if names else "candidate")
+            msg = str(exc)
+            raise ClusterstructError(msg if msg.startswith(where) else f"{where}: {msg}") from None
+    measured, out_rows = {}, []
+    phis = [r["volume_fraction"] for r in ok if r.get("volume_fraction") is not None]
+    for definition, cols, to_nm in SERIES_DEFINITIONS:
+        for col in cols:
+            vals = [r[col] * to_nm for r in ok if r.get(col) is not None]
+            if vals:
+                break
+        if not vals:
+            continue
+        rng = (float(min(vals)), float(max(vals)))
+        measured[definition] = {"range_nm": list(rng), "from": col, "n_frames": len(vals)}
+        kw = {}
+        if definition == "spacing" and phis:
+            kw["volume_fraction"] = min(float(np.mean(phis)), 0.64)
+            measured[definition]["volume_fraction"] = kw["volume_fraction"]
+        out_rows += size_table(rng, definition, [], tolerance=tolerance, sizes=sizes, **kw)
+    seen, bands = [], {}
+    for c in sizes:
+        if c.name not in seen:
+            seen.append(c.name)
+    for name in seen:
+        v = _preferred_variant(sizes, name)
+        for definition, _, _ in SERIES_DEFINITIONS:
+            if definition in v.sizes_nm:
+                bands.setdefault(definition, []).append((name, v.variant, float(v.sizes_nm[definition])))
+    return {"measured": measured, "rows": [asdict(r) for r in out_rows], "tolerance": tolerance,
+            "text": format_size_table(out_rows, fmt="text") if out_rows else "(no measured size to compare)",
+            "candidates": [{"name": c.name, "variant": c.variant, "sizes_nm": c.sizes_nm} for c in sizes],
+            "bands": bands}
+
+
+def plot_sizes(rows, path, bands=None, tolerance=0.05):
+    """Rg (with and without S(q)) and the interference spacing against time.
+
+    ``bands`` ({definition: [(name, variant, value_nm)]}, from :func:`candidates_table`):
+    a horizontal band (value +- tolerance) per candidate, Guinier Rg on the Rg panel and
+    the contact spacing on the spacing panel.
+    """
     from ..plotting import _pyplot, save_figure
     plt = _pyplot()
     ok = [r for r in rows if "error" not in r]
@@ -120,8 +201,15 @@ def plot_sizes(rows, path):
     ax.plot(t, series("rg_guinier_A"), "o--", label="Guinier Rg (plain)")
     if any(r.get("rg_guinier_sq_A") is not None for r in ok):
         ax.plot(t, series("rg_guinier_sq_A"), "d-", label="Guinier Rg of I/S(q)")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, variant, v) in enumerate((bands or {}).get("guinier-rg", [])):
+        ax.axhspan(v * (1 - tolerance), v * (1 + tolerance), color=colours[k % len(colours)], alpha=0.15,
+                   label=f"{name} ({variant}) Guinier Rg")
+    for k, (name, variant, v) in enumerate((bands or {}).get("spacing", [])):
+        ax2.axhspan(v * (1 - tolerance), v * (1 + tolerance), color=colours[k % len(colours)], alpha=0.15,
+                    label=f"{name} contact spacing 2.582 Rg")
     ax.set_ylabel("Rg [nm]")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6)
     ax2.plot(t, [np.nan if r.get("spacing_nm") is None else r["spacing_nm"] for r in ok], "o-",
              label="spacing 2 pi / q* [nm]")
     ax2.plot(t, [np.nan if r.get("volume_fraction") is None else r["volume_fraction"] for r in ok], "s--",
