@@ -2,6 +2,8 @@
 
 import warnings
 
+import numpy as np
+
 from . import _common
 from ..errors import ClusterstructError
 from ..units import Q_UNIT_LABELS, q_from_invA, q_to_invA
@@ -129,6 +131,11 @@ def _size_text(fs):
 def _range(args, data):
     """Points inside --q-min/--q-max (given in the file's q unit); bounds returned in 1/A."""
     unit = data.meta["q_unit_file"]
+    for name, v in (("--q-min", args.q_min), ("--q-max", args.q_max)):
+        if v is not None and not (np.isfinite(v) and v >= 0):
+            raise ClusterstructError(f"{name} {v}: must be a finite q >= 0 in the file's q unit")
+    if args.q_min is not None and args.q_max is not None and args.q_max <= args.q_min:
+        raise ClusterstructError(f"--q-max {args.q_max:g} must exceed --q-min {args.q_min:g}")
     lo = float(q_to_invA(args.q_min, unit)) if args.q_min is not None else None
     hi = float(q_to_invA(args.q_max, unit)) if args.q_max is not None else None
     sel = (data.q >= (lo if lo is not None else 0)) & (data.q <= (hi if hi is not None else float("inf")))
@@ -174,6 +181,8 @@ def _print_warnings(warns, prefix=""):
 def run_guinier(args):
     from ..compare import guinier_auto
     from ..compare.structure_factor import data_peak, fit_sizes, guinier_with_sq
+    if not (args.qrg_max > 0 and args.qrg_max <= 3.0):
+        raise ClusterstructError(f"--qrg-max {args.qrg_max:g}: must lie in (0, 3] (Guinier's law holds for qRg <~ 1.3)")
     d = _load(args, args.data)
     sel, _, _ = _range(args, d)
     q, y = d.q[sel], d.intensity[sel]
@@ -310,7 +319,12 @@ def run_fit(args):
     from ..io import read_structure
     d = _load(args, args.data)
     sel, lo, hi = _range(args, d)
+    if args.peak is not None and not (200.0 <= args.peak <= 1500.0):
+        raise ClusterstructError(f"--peak {args.peak:g}: an absorption peak must lie within 200..1500 nm")
     structs = [read_structure(p) for p in args.structures]
+    for p, a in zip(args.structures, structs):
+        if len(a) < 2:
+            raise ClusterstructError(f"{p}: a one-atom structure has no shape to fit (its profile is a form factor)")
     refine = ("scale", "background") + tuple(args.refine)
     res = _resolution(args, d, sel)
     with warnings.catch_warnings(record=True) as caught:
@@ -366,16 +380,19 @@ def run_fit(args):
 def run_sizes(args):
     from ..compare import size_series
     from ..compare.series import plot_sizes
+    if args.solvent is not None and not args.candidates:
+        raise ClusterstructError(f"{args.folder}: --solvent is used with --candidates (it sets how the "
+                                 "candidates' sizes are computed)")
     rows = size_series(args.folder, q_unit=args.q_unit, levels=args.levels, q_min=args.q_min, q_max=args.q_max,
                        q_range_unit="file", structure_factor=args.structure_factor, smearing=args.smearing,
                        slit_length=args.slit_length)
+    failed = [r for r in rows if "error" in r]
+    if rows and len(failed) == len(rows):
+        raise ClusterstructError(f"{args.folder}: every curve failed ({len(rows)} files); first: "
+                                 f"{failed[0]['file']}: {failed[0]['error']}")
     cols = ["file", "time_min", "rg_unified_A", "rg_unified_err_A", "rg_without_sq_A", "rg_sphere_A", "rg_guinier_A",
             "rg_guinier_err_A", "rg_guinier_sq_A", "d_sphere_A", "spacing_nm", "volume_fraction", "pdi",
             "structure_factor", "warnings", "error"]
-    if args.output:
-        from .._atomicio import write_csv_atomic
-        table = [dict(r, warnings="; ".join(r.get("warnings", []))) for r in rows]
-        write_csv_atomic(args.output, table, cols)
     table = None
     if args.candidates:
         from ..compare.series import candidates_table
@@ -386,11 +403,11 @@ def run_sizes(args):
             except ValueError:
                 pass
         table = candidates_table(rows, args.candidates, solvent=solvent)
-    elif args.solvent is not None:
-        raise ClusterstructError(f"{args.folder}: --solvent is used with --candidates (it sets how the "
-                                 "candidates' sizes are computed)")
     if args.plot:
         plot_sizes(rows, args.plot, bands=table["bands"] if table else None)
+    if args.output:   # written last: a failing table or figure leaves no file behind
+        from .._atomicio import write_csv_atomic
+        write_csv_atomic(args.output, [dict(r, warnings="; ".join(r.get("warnings", []))) for r in rows], cols)
     if args.json:
         _common.print_json(_common.finite_or_none({"folder": args.folder, "q_unit": args.q_unit,
                                                    "levels": args.levels,
