@@ -42,6 +42,10 @@ _GL8_X, _GL8_W = np.polynomial.legendre.leggauss(8)
 _GL48_X, _GL48_W = np.polynomial.legendre.leggauss(48)
 
 
+#: Size of the q grid a model is evaluated on before interpolation to the smearing nodes.
+GRID_POINTS = 2048
+
+
 @dataclass(frozen=True)
 class Resolution:
     """Smearing of a model at the data's q: ``kind`` "pinhole" or "slit".
@@ -86,9 +90,25 @@ class Resolution:
         return float(np.sqrt(np.max(q) ** 2 + float(self.slit_length) ** 2))
 
     def smear(self, func, q):
-        """Smeared ``func`` (a function of a 1-D q array [1/A]) at ``q``."""
+        """Smeared ``func`` (a function of a 1-D q array [1/A]) at ``q``.
+
+        When the quadrature nodes outnumber :data:`GRID_POINTS` several times (long curves,
+        slit smearing: n_q x 128 nodes), ``func`` is evaluated once on a logarithmic grid of
+        GRID_POINTS q values spanning the nodes and interpolated (cubic spline in ln q; the grid
+        ratio is ~1.003 per step over three decades: errors far below 1e-4 even next to the
+        minima of a monodisperse sphere, checked against sasmodels in the tests), which makes a
+        long slit-smeared fit many times faster.
+        """
         qq, w = self.nodes(q)
-        vals = np.asarray(func(qq.ravel()), float).reshape(qq.shape)
+        flat = qq.ravel()
+        if flat.size > 4 * GRID_POINTS:
+            lo, hi = float(flat.min()), float(flat.max())
+            grid = np.geomspace(lo, hi, GRID_POINTS)
+            vals_grid = np.asarray(func(grid), float)
+            from scipy.interpolate import CubicSpline
+            vals = CubicSpline(np.log(grid), vals_grid)(np.log(flat)).reshape(qq.shape)
+        else:
+            vals = np.asarray(func(flat), float).reshape(qq.shape)
         return (vals * w).sum(axis=1)
 
     def describe(self):
