@@ -90,23 +90,136 @@ def plot_absorption(rows, path):
     save_figure(fig, path)
 
 
-def plot_fits(data, rows, path, *, top=3, q_unit="A-1"):
+def _short(name):
+    """File base name for legends (a folder path says nothing on a figure)."""
+    import os
+    return os.path.basename(str(name)) or str(name)
+
+
+def _tidy_log_x(*axes):
+    """Decade labels only on log q axes (minor labels overlap on short ranges)."""
+    from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
+    for a in axes:
+        a.xaxis.set_major_formatter(LogFormatterSciNotation())
+        a.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_fits(data, rows, path, *, top=3, q_unit="A-1", intensity_unit=None):
     """Measured curve with the best few model curves, and normalised residuals below (q in ``q_unit``)."""
     plt = _pyplot()
     unit = _q_label(q_unit)
     fig, (ax, axr) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.errorbar(q_from_invA(data.q, q_unit), data.intensity, yerr=data.sigma, fmt=".", ms=3, color="gray",
-                label=data.name, alpha=0.7)
+                label=_short(data.name), alpha=0.7)
     for row in rows[:top]:
         fit = row["fits"][0]
-        ax.loglog(q_from_invA(fit.q, q_unit), fit.fitted, lw=1.4, label=f"#{row['rank']} {row['structure']} "
-                                                          f"(χ²red {row['chi2_red']:.2f})")
-        axr.semilogx(q_from_invA(fit.q, q_unit), fit.residuals, lw=0.8)
-    ax.set_ylabel("I(q)")
+        ax.plot(q_from_invA(fit.q, q_unit), fit.fitted, lw=1.4, label=f"#{row['rank']} {_short(row['structure'])} "
+                                                       f"(χ²red {row['chi2_red']:.2f})")
+        axr.plot(q_from_invA(fit.q, q_unit), fit.residuals, lw=0.8)
+    ax.set_ylabel(f"I(q) [{intensity_unit}]" if intensity_unit else "I(q)")
     ax.legend(fontsize=7)
     axr.axhline(0, color="k", lw=0.6)
     axr.set_xlabel(f"q [{unit}]")
-    axr.set_ylabel("(data - fit)/σ")
+    axr.set_ylabel("(data − fit)/σ")
+    _tidy_log_x(ax, axr)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_guinier(q, intensity, sigma, guinier, path, *, q_unit="A-1", label="data", note=None):
+    """ln I against q² with the fitted window, the Guinier line and the residuals of the window.
+
+    ``guinier`` is an :class:`clusterstruct.compare.analysis.AutoGuinier` (``rg_A``, ``i0``,
+    ``q_range_invA``); ``q`` in 1/A, drawn in ``q_unit``; points up to twice the window shown.
+    """
+    plt = _pyplot()
+    q = np.asarray(q, float)
+    y = np.asarray(intensity, float)
+    lo, hi = guinier.q_range_invA
+    show = (q <= 2 * hi) & (y > 0)
+    win = (q >= lo) & (q <= hi)
+    f = float(q_from_invA(1.0, q_unit))          # q in q_unit per q in 1/A
+    x = (q * f) ** 2
+    line = np.log(guinier.i0) - (q * guinier.rg_A) ** 2 / 3
+    ly = np.log(np.where(y > 0, y, np.nan))
+    err = None if sigma is None else np.asarray(sigma, float) / y
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(5.8, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.errorbar(x[show & ~win], ly[show & ~win], yerr=None if err is None else err[show & ~win], fmt=".",
+                ms=3, color="0.6", label=f"{_short(label)} (outside the window)")
+    ax.errorbar(x[win], ly[win], yerr=None if err is None else err[win], fmt="o", ms=3, color="tab:blue",
+                label="fitted window")
+    ax.plot(x[show], line[show], "-", color="tab:red", lw=1.2,
+            label=f"Rg = {guinier.rg_A:.2f} ± {guinier.rg_err_A:.2f} Å, q·Rg ≤ {hi * guinier.rg_A:.2f}")
+    ax.axvspan(x[win].min(), x[win].max(), color="tab:blue", alpha=0.08)
+    ax.set_ylabel("ln I(q)")
+    if note:
+        ax.set_title(note, fontsize=8)
+    ax.legend(fontsize=7)
+    axr.axhline(0, color="k", lw=0.6)
+    res = ly - line
+    if err is not None:
+        axr.plot(x[win], res[win] / err[win], "o", ms=3, color="tab:blue")
+        axr.set_ylabel("(ln I − fit)/σ")
+    else:
+        axr.plot(x[win], res[win], "o", ms=3, color="tab:blue")
+        axr.set_ylabel("ln I − fit")
+    unit = _q_label(q_unit)
+    axr.set_xlabel(f"q² [({unit})²]")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_fit_residuals(q, intensity, sigma, fitted, path, *, q_unit="A-1", label="data", model="fit",
+                       intensity_unit=None):
+    """Log-log data with one model curve, and the normalised residuals (or relative ones) below."""
+    plt = _pyplot()
+    q = np.asarray(q, float)
+    x = q_from_invA(q, q_unit)
+    y = np.asarray(intensity, float)
+    fitted = np.asarray(fitted, float)
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(5.8, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.errorbar(x, y, yerr=sigma, fmt=".", ms=3, color="gray", label=_short(label), alpha=0.8)
+    ax.plot(x, fitted, "k-", lw=1.3, label=model)
+    ax.set_ylabel(f"I(q) [{intensity_unit}]" if intensity_unit else "I(q)")
+    ax.legend(fontsize=7)
+    axr.axhline(0, color="k", lw=0.6)
+    if sigma is not None:
+        axr.plot(x, (y - fitted) / np.asarray(sigma, float), ".-", ms=3, lw=0.6)
+        axr.set_ylabel("(data − fit)/σ")
+    else:
+        axr.plot(x, (y - fitted) / fitted, ".-", ms=3, lw=0.6)
+        axr.set_ylabel("(data − fit)/fit")
+    axr.set_xlabel(f"q [{_q_label(q_unit)}]")
+    _tidy_log_x(ax, axr)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_pdf_size(res, path, label=None):
+    """pdf-size: data, fit and difference (left) and the Rw(D) scan with the refined D (right)."""
+    plt = _pyplot()
+    fit = res.fit
+    fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    ax.plot(fit.r, fit.g_obs, "o", ms=2, mfc="none", color="tab:blue", label="data")
+    ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{label or fit.structure} (Rw = {fit.rw:.3f})")
+    off = fit.g_obs.min() - 1.2 * np.abs(fit.diff).max()
+    ax.plot(fit.r, fit.diff + off, "-", color="tab:green", lw=0.9, label="difference")
+    ax.axhline(off, color="gray", lw=0.5, ls="--")
+    ax.set_xlabel("r [Å]")
+    ax.set_ylabel("G(r) [Å⁻²]")
+    ax.legend(fontsize=8)
+    sizes = np.asarray(res.sizes, float)
+    axs.plot(sizes / 10, np.asarray(res.rw, float), "o-", ms=3, color="k", label="scan (D fixed)")
+    axs.errorbar([res.diameter / 10], [fit.rw], xerr=[res.diameter_error / 10], fmt="s", color="tab:red",
+                 label=f"refined D = {res.diameter / 10:.2f} ± {res.diameter_error / 10:.2f} nm")
+    axs.set_xlabel("diameter D [nm]")
+    axs.set_ylabel("Rw")
+    axs.legend(fontsize=8)
+    fig.tight_layout()
     save_figure(fig, path)
 
 

@@ -74,11 +74,13 @@ def test_saxs_hdf5_partials_plot_json(cd35, tmp_path):
     assert res["formula"] == "Cd35Se20" and len(res["q"]) == 30
     assert set(res["partials"]) == {"Cd-Cd", "Cd-Se", "Se-Se"}
     assert res["settings"]["b_iso_A2"] == {"Cd": 0.5, "Se": 0.7}
-    with h5py.File(h5) as fh:
-        assert fh["intensity"].shape == (30,)
-        assert json.loads(fh.attrs["settings"])["b_iso_A2"]["Se"] == 0.7
-        assert fh.attrs["q_unit"] == "1/A"
-        np.testing.assert_allclose(fh["intensity"][:], res["intensity"])
+    with h5py.File(h5) as fh:   # NXcanSAS: total in sasdata01, settings as SASprocess terms
+        data = fh["sasentry01/sasdata01"]
+        assert data["I"].shape == (30,)
+        terms = [v[()].decode() for k, v in fh["sasentry01/sasprocess01"].items() if k.startswith("term")]
+        assert 'b_iso_A2 = {"Cd": 0.5, "Se": 0.7}' in terms
+        assert data["Q"].attrs["units"] == "1/angstrom"
+        np.testing.assert_allclose(data["I"][:], res["intensity"])
     assert png.stat().st_size > 1000
     assert not [p for p in os.listdir(tmp_path) if ".part" in p]
 
@@ -200,8 +202,8 @@ def test_saxs_output_round_trips_through_guinier(cd56_file, cd56_profile_rg, tmp
     # a q unit read wrongly would give Rg off by a factor of 10
     assert res["rg_A"] == pytest.approx(cd56_profile_rg, rel=0.01)
     assert res["settings"]["q_unit_from"] == "file"
-    # the NXcanSAS writer always stores q in 1/A; the others keep --q-unit
-    assert res["q_unit_file"] == ("A-1" if ext == ".nxs" else unit)
+    # every writer keeps --q-unit (NXcanSAS: Q units 1/angstrom or 1/nm)
+    assert res["q_unit_file"] == unit
 
 
 def test_saxs_text_header_states_q_unit_once(cd56_file, tmp_path):

@@ -9,6 +9,48 @@ from ..errors import ClusterstructError
 from ..units import Q_UNIT_LABELS, q_from_invA, q_to_invA
 
 
+FIT_OUTPUT_HELP = ("fit result: q, data, sigma, model, difference, parameters +- one sigma (and correlations), "
+                   "settings and warnings; .csv/.dat/.txt (text, '#' header) or .h5/.nxs (HDF5 with an "
+                   "NXcanSAS entry of data and model, opens in SasView)")
+
+
+def _check_outputs(args):
+    """-o and --plot names checked before any work."""
+    from ..fitio import check_fit_output, HDF5_EXTENSIONS
+    check_fit_output(getattr(args, "output", None), (".csv", ".dat", ".txt") + HDF5_EXTENSIONS)
+    if getattr(args, "plot", None):
+        _common.check_figure_path(args.plot)
+
+
+def _write_saxs_fit(args, d, q, model, *, params, correlation=None, settings, warns, program, model_name,
+                    sigma_note=None):
+    """Write -o of guinier / unified / fit-saxs: columns in the file's q unit, data, model, difference."""
+    from .._version import __version__
+    from ..fitio import write_fit
+    unit = d.meta["q_unit_file"]
+    idx = np.searchsorted(d.q, q)
+    y = d.intensity[idx]
+    sig = d.sigma[idx] if d.sigma is not None else None
+    i_unit = d.meta.get("intensity_unit") or "arbitrary"
+    qlab = Q_UNIT_LABELS[unit]
+    cols = [("q", q_from_invA(q, unit), qlab, "scattering vector"), ("I_obs", y, i_unit, "measured intensity")]
+    if sig is not None:
+        cols.append(("sigma", sig, i_unit, "one-sigma uncertainty of the measured intensity"))
+    cols += [("I_model", model, i_unit, f"model: {model_name}"),
+             ("I_diff", y - model, i_unit, "measured minus model")]
+    comments = [f"data: {args.data}", f"model: {model_name}"] + ([sigma_note] if sigma_note else [])
+    nx = {"curves": [{"q": q, "intensity": y, "sigma": sig, "intensity_unit": i_unit, "name": "data",
+                      "long_name": f"measured I(q) of {args.data} [{i_unit}]"},
+                     {"q": q, "intensity": model, "intensity_unit": i_unit, "name": "model",
+                      "long_name": f"fitted model {model_name} [{i_unit}]"}],
+          "q_unit": unit, "title": f"{program}: {args.data}",
+          "process": {"name": f"clusterstruct {__version__} {program}", "description": f"fit of {args.data}",
+                      "terms": {k: (v[0], v[1]) for k, v in params.items()}},
+          "note": {"warnings": "; ".join(warns) or "none"}}
+    write_fit(args.output, program=f"clusterstruct {__version__} {program}", columns=cols, parameters=params,
+              correlation=correlation, settings=settings, warnings=warns, comments=comments, nxcansas=nx)
+
+
 def _data_options(p, many=False):
     p.add_argument("--q-unit", type=_common.q_unit, default=None,
                    help="q unit of the file (A-1 or nm-1); needed when the file does not say")
@@ -39,6 +81,8 @@ def add_parser(sub):
                                    "made on I(q)/S(q), S from a unified x S(q) fit.")
     g.add_argument("data")
     g.add_argument("--qrg-max", type=float, default=1.3)
+    g.add_argument("--plot", help="ln I against q^2 with the fitted window, the Guinier line and the residuals")
+    g.add_argument("-o", "--output", help=FIT_OUTPUT_HELP)
     _sf_option(g)
     _data_options(g)
     g.set_defaults(func=run_guinier)
@@ -51,6 +95,7 @@ def add_parser(sub):
     u.add_argument("data")
     u.add_argument("--levels", type=int, default=1, choices=[1, 2])
     u.add_argument("--plot", help="data, fit and residuals")
+    u.add_argument("-o", "--output", help=FIT_OUTPUT_HELP)
     _sf_option(u)
     _data_options(u)
     u.set_defaults(func=run_unified)
@@ -70,6 +115,8 @@ def add_parser(sub):
                    help="optics model of the predicted peak: brus, finite-barrier, nonparabolic, yu2003 or "
                         "calibrated (default: the material's default, as for gap)")
     f.add_argument("--plot", help="data with the best fits and residuals")
+    f.add_argument("-o", "--output", help=FIT_OUTPUT_HELP + "; the best candidate's curve, all candidates' "
+                                          "chi2 in the settings")
     _data_options(f)
     f.set_defaults(func=run_fit)
 
@@ -95,6 +142,12 @@ def add_parser(sub):
 def _load(args, path):
     from ..compare import load_saxs
     return load_saxs(path, q_unit=args.q_unit, format=args.format)
+
+
+def _replace_intensity(d, q, y, s):
+    """A copy of ``d`` holding (q, y, s) only (the curve a Guinier fit was made on)."""
+    from dataclasses import replace
+    return replace(d, q=q, intensity=y, sigma=s)
 
 
 def _resolution(args, d, sel):
@@ -183,6 +236,7 @@ def run_guinier(args):
     from ..compare.structure_factor import data_peak, fit_sizes, guinier_with_sq
     if not (args.qrg_max > 0 and args.qrg_max <= 3.0):
         raise ClusterstructError(f"--qrg-max {args.qrg_max:g}: must lie in (0, 3] (Guinier's law holds for qRg <~ 1.3)")
+    _check_outputs(args)
     d = _load(args, args.data)
     sel, _, _ = _range(args, d)
     q, y = d.q[sel], d.intensity[sel]
@@ -254,6 +308,25 @@ def run_guinier(args):
            "d_sphere_A": g.d_sphere_A, "chi2_red": g.chi2_red, "chi2_red_expected": g.meta["chi2_red_expected"],
            "q_unit_file": unit, "q_unit_from": d.meta["q_unit_from"], "n_dropped": d.meta["n_dropped"],
            "settings": settings, **extra, "warnings": warns}
+    if args.plot or args.output:
+        yg, sg, note = y, s, None
+        if fs is not None and fs.structure_factor in ("hs", "sticky"):
+            from ..compare.structure_factor import structure_factor
+            sq = structure_factor(fs.structure_factor, np.asarray(q, float),
+                                  {"hs_radius": fs.hs_radius_A, "volume_fraction": fs.volume_fraction,
+                                   "stickiness": fs.stickiness, "perturb": 0.05})
+            yg, sg, note = y / sq, (s / sq if s is not None else None), "I(q)/S(q): S(q) from the unified fit"
+        if args.plot:
+            from ..plotting import plot_guinier
+            plot_guinier(q, yg, sg, g, args.plot, q_unit=unit, label=args.data, note=note)
+        if args.output:
+            lo, hi = g.q_range_invA
+            win = (q >= lo) & (q <= hi)
+            params = {"rg": (g.rg_A, g.rg_err_A, "A"), "i0": (g.i0, g.i0_err, d.meta.get("intensity_unit") or "arbitrary")}
+            dd = d if note is None else _replace_intensity(d, q, yg, sg)
+            _write_saxs_fit(args, dd, q[win], g.i0 * np.exp(-(q[win] * g.rg_A) ** 2 / 3), params=params,
+                            settings=settings, warns=warns, program="guinier",
+                            model_name="I0 exp(-q^2 Rg^2/3) over the fitted window" + (f" ({note})" if note else ""))
     if args.json:
         _common.print_json(_common.finite_or_none(out))
         return 0
@@ -275,6 +348,7 @@ def run_guinier(args):
 
 def run_unified(args):
     from ..compare.structure_factor import fit_sizes
+    _check_outputs(args)
     d = _load(args, args.data)
     sel, _, _ = _range(args, d)
     res = _resolution(args, d, sel)
@@ -288,17 +362,23 @@ def run_unified(args):
            "chi2_red_expected": u.meta["chi2_red_expected"], "q_range": list(u.q_range_invA),
            "q_unit": "1/A", "weights": u.meta["weights"], "settings": settings, **_size_out(u),
            "warnings": list(u.warnings)}
+    q_sel = d.q[sel]
+    if len(u.fitted) != len(q_sel):  # the fit range was cut (e.g. --structure-factor restrict)
+        q_sel = q_sel[(q_sel >= u.q_range_invA[0]) & (q_sel <= u.q_range_invA[1])]
     if args.plot:
-        from ..plotting import _pyplot, _q_label, save_figure
-        plt = _pyplot()
-        unit = d.meta["q_unit_file"]
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
-        ax.loglog(q_from_invA(d.q[sel], unit), d.intensity[sel], ".", color="gray", label=args.data)
-        ax.loglog(q_from_invA(d.q[sel], unit), u.fitted, "k-", label="unified fit")
-        ax.set_xlabel(f"q [{_q_label(unit)}]")
-        ax.set_ylabel("I(q)")
-        ax.legend(fontsize=7)
-        save_figure(fig, args.plot)
+        from ..plotting import plot_fit_residuals
+        idx = np.searchsorted(d.q, q_sel)
+        plot_fit_residuals(q_sel, d.intensity[idx], d.sigma[idx] if d.sigma is not None else None, u.fitted,
+                           args.plot, q_unit=d.meta["q_unit_file"], label=args.data,
+                           model=f"unified fit, {args.levels} level(s)", intensity_unit=d.meta.get("intensity_unit"))
+    if args.output:
+        params = {"background": (u.background, None, d.meta.get("intensity_unit") or "arbitrary")}
+        for i, lv in enumerate(u.levels, 1):
+            params.update({f"G{i}": (lv["G"], lv.get("G_err"), d.meta.get("intensity_unit") or "arbitrary"),
+                           f"Rg{i}": (lv["rg_A"], lv["rg_err_A"], "A"), f"B{i}": (lv["B"], lv.get("B_err"), ""),
+                           f"P{i}": (lv["P"], lv["P_err"], "")})
+        _write_saxs_fit(args, d, q_sel, u.fitted, params=params, settings=settings, warns=list(u.warnings),
+                        program="unified", model_name=f"unified (Beaucage), {args.levels} level(s)")
     if args.json:
         _common.print_json(_common.finite_or_none(out))
         return 0
@@ -317,6 +397,7 @@ def run_unified(args):
 def run_fit(args):
     from ..compare import rank_candidates
     from ..io import read_structure
+    _check_outputs(args)
     d = _load(args, args.data)
     sel, lo, hi = _range(args, d)
     if args.peak is not None and not (200.0 <= args.peak <= 1500.0):
@@ -335,7 +416,7 @@ def run_fit(args):
                                optics_model=args.optics_model, resolution=res)
     if args.plot:
         from ..plotting import plot_fits
-        plot_fits(d, rows, args.plot, q_unit=d.meta["q_unit_file"])
+        plot_fits(d, rows, args.plot, q_unit=d.meta["q_unit_file"], intensity_unit=d.meta.get("intensity_unit"))
     ranking = []
     for r in rows:
         fit = r["fits"][0]
@@ -358,6 +439,20 @@ def run_fit(args):
                     q_range_fitted_invA=meta["q_range_invA"], q_range_fitted_file_unit=meta["q_range_file_unit"])
     notes = [str(w.message) for w in caught]
     all_warnings = [f"{it['structure']}: {w}" for it in ranking for w in it["warnings"]] + notes
+    if args.output:
+        best = rows[0]["fits"][0]
+        i_unit = d.meta.get("intensity_unit") or "arbitrary"
+        units = {"scale": f"({i_unit}) per (electrons^2 per cluster)", "background": i_unit, "zoom": "",
+                 "size_sigma": "", "shell": ""}
+        params = {k: (v, best.errors.get(k), units.get(k, "")) for k, v in best.params.items()
+                  if k in best.meta["refined"]}
+        corr = best.meta.get("correlation")
+        _write_saxs_fit(args, d, best.q, best.fitted, params=params,
+                        correlation=(corr["names"], corr["matrix"]) if corr else None,
+                        settings=dict(settings, best_structure=rows[0]["structure"], chi2_red=rows[0]["chi2_red"],
+                                      ranking=[{"rank": it["rank"], "structure": it["structure"],
+                                                "chi2_red": it["chi2_red"]} for it in ranking]),
+                        warns=all_warnings, program="fit-saxs", model_name=f"best candidate {rows[0]['structure']}")
     if args.json:
         _common.print_json(_common.finite_or_none({"data": args.data, "weights": meta["weights"],
                                                    "settings": settings, "ranking": ranking,

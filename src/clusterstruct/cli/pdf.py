@@ -31,7 +31,8 @@ def add_parser(sub):
     _pdf_options(p)
     p.add_argument("--rstep", type=float, default=0.01, help="[A]")
     p.add_argument("--partials", action="store_true")
-    p.add_argument("-o", "--output", help=".csv/.dat (columns) or .h5")
+    p.add_argument("-o", "--output", help=".gr (PDFgui/diffpy style: settings header, '##### start data', "
+                                          "columns r, G), .csv/.dat (columns) or .h5")
     p.add_argument("--plot")
     p.set_defaults(func=run_pdf)
 
@@ -48,6 +49,7 @@ def add_parser(sub):
     f.add_argument("--refine", nargs="+", default=["scale", "zoom", "uiso", "delta2"],
                    choices=["scale", "zoom", "uiso", "delta2", "qdamp"])
     f.add_argument("--plot", help="data, fit and difference in one figure")
+    f.add_argument("-o", "--output", help=PDF_FIT_OUTPUT_HELP)
     f.set_defaults(func=run_fit)
 
     z = sub.add_parser("pdf-size", help="nanoparticle diameter from a measured PDF (spherical envelope)",
@@ -66,9 +68,44 @@ def add_parser(sub):
     _pdf_options(z, data=True, rmax=40.0)
     z.add_argument("--sizes", default="10:61:3", metavar="START:STOP:STEP",
                    help="diameters to scan [A] (default 10:61:3)")
-    z.add_argument("--plot", help="data, fit and difference in one figure")
+    z.add_argument("--plot", help="data, fit and difference, and the Rw(D) scan, in one figure")
+    z.add_argument("-o", "--output", help="the Rw(D) scan as a table (.csv, .dat, .txt: columns D [A], Rw; "
+                                          "refined parameters in the header), or the final fit as "
+                                          ".fgr/.h5 (as fit-pdf -o, the scan in the settings)")
     z.set_defaults(func=run_size)
     return p
+
+
+PDF_FIT_OUTPUT_HELP = ("fit result: r, Gobs, Gcalc, Gdiff with the refined parameters +- one sigma, their "
+                       "correlations, settings and warnings; .fgr/.dat/.txt/.csv (text, PDFgui-style header "
+                       "and '##### start data') or .h5 (HDF5, units on every dataset)")
+
+#: Parameter units of PDF fits (uiso_El in A^2).
+_PARAM_UNITS = {"scale": "", "zoom": "", "delta2": "A^2", "qdamp": "1/A", "psize": "A"}
+
+
+def _fit_file_content(fit, notes, extra_settings=None):
+    """Columns, parameters, correlation and settings of a PDF fit for :func:`clusterstruct.fitio.write_fit`."""
+    cols = [("r", fit.r, "A", "interatomic distance"), ("Gobs", fit.g_obs, "A^-2", "measured G(r)"),
+            ("Gcalc", fit.g_calc, "A^-2", "calculated G(r)"), ("Gdiff", fit.diff, "A^-2", "Gobs - Gcalc")]
+    params = {k: (fit.params[k], fit.errors.get(k), _PARAM_UNITS.get(k, "A^2" if k.startswith("uiso_") else ""))
+              for k in fit.meta["refined"]}
+    corr = fit.meta.get("correlation")
+    settings = {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in fit.settings.items()}
+    settings.update({"setting_sources": {k: v.get("source") for k, v in fit.settings.items() if isinstance(v, dict)},
+                     "rw": fit.rw, "converged": fit.converged, "n_points": fit.n_points,
+                     "n_independent": fit.n_independent, "nyquist_spacing_A": fit.nyquist_spacing, "dof": fit.dof,
+                     "fixed_parameters": {k: v for k, v in fit.params.items() if k not in fit.meta["refined"]},
+                     **(extra_settings or {})})
+    return cols, params, (corr["names"], corr["matrix"]) if corr else None, settings
+
+
+def _write_pdf_fit(path, program, fit, notes, comments, extra_settings=None):
+    from .._version import __version__
+    from ..fitio import write_fit
+    cols, params, corr, settings = _fit_file_content(fit, notes, extra_settings)
+    write_fit(path, program=f"clusterstruct {__version__} {program}", columns=cols, parameters=params,
+              correlation=corr, settings=settings, warnings=notes, comments=comments)
 
 
 #: File names ``pdf -o`` writes: columns (.csv, .dat, .txt, .gr) or HDF5.
@@ -143,7 +180,16 @@ def run_pdf(args):
         plot_pdf(pd, args.plot, title=formula(atoms.get_chemical_symbols()))
     if args.output:
         kind = _common.output_kind(args.output)
-        if kind == "h5":
+        if args.output.lower().endswith(".gr"):
+            from ..fitio import write_fit
+            cols_gr = [("r", pd.r, "A", "interatomic distance"), ("G", pd.g, "A^-2", "calculated G(r)")]
+            cols_gr += [(f"G_{k}", v, "A^-2", f"partial {k}") for k, v in (pd.partials or {}).items()]
+            write_fit(args.output, program=f"clusterstruct {__version__} pdf (Debye route, diffpy.srreal conventions)",
+                      columns=cols_gr, comments=[f"structure: {args.structure} "
+                                                 f"({formula(atoms.get_chemical_symbols())}, {len(atoms)} atoms)"],
+                      settings={k: m[k] for k in ("qmin", "qmax", "qdamp", "qbroad", "qstep", "delta2", "uiso_A2")
+                                if k in m})
+        elif kind == "h5":
             ds = {"r": pd.r, "G": pd.g, "Q": pd.q, "F": pd.fq}
             ds.update({f"partials/{k}": v for k, v in (pd.partials or {}).items()})
             _common.write_hdf5(args.output, ds, {"structure": args.structure, "settings": m})
@@ -210,7 +256,11 @@ def run_fit(args):
     import warnings
     from ..io import read_structure
     from ..pdf import fit_pdf, load_gr
+    from ..fitio import check_fit_output
     _check_pdf_options(args)
+    check_fit_output(args.output, (".fgr", ".dat", ".txt", ".csv", ".h5", ".hdf5"))
+    if args.plot:
+        _common.check_figure_path(args.plot)
     atoms = read_structure(args.structure)
     if len(atoms) < 2:
         raise ClusterstructError(f"{args.structure}: a PDF needs at least 2 atoms (pairs); the structure has "
@@ -226,6 +276,9 @@ def run_fit(args):
         plot_pdf_fit(fit, args.plot)
     out = {"structure": args.structure, "data": args.data, "rw": fit.rw, "converged": fit.converged,
            "params": fit.params, "errors": fit.errors, **_fit_summary(fit, fit.warnings, caught)}
+    if args.output:
+        _write_pdf_fit(args.output, "fit-pdf", fit, out["warnings"],
+                       [f"structure: {args.structure}", f"data: {args.data}"])
     if args.json:
         _common.print_json(out)
     else:
@@ -255,7 +308,11 @@ def run_size(args):
     import warnings
     from ..pdf import fit_particle_size, load_gr
     from ..structures.lattices import MATERIALS, normalise_lattice, normalise_material
+    from ..fitio import check_fit_output
     _check_pdf_options(args)
+    check_fit_output(args.output, (".csv", ".dat", ".txt", ".fgr", ".h5", ".hdf5"))
+    if args.plot:
+        _common.check_figure_path(args.plot)
     sizes = _size_grid(args.sizes)
     with _common.naming("--material"):
         material = normalise_material(args.material)
@@ -271,14 +328,32 @@ def run_size(args):
                                 qbroad=args.qbroad, sizes=sizes, start=start)
     fit = res.fit
     if args.plot:
-        from ..plotting import plot_pdf_fit
-        plot_pdf_fit(fit, args.plot, label=f"{res.model}, D = {res.diameter / 10:.2f} nm")
+        from ..plotting import plot_pdf_size
+        plot_pdf_size(res, args.plot, label=f"{res.model}, D = {res.diameter / 10:.2f} nm")
     out = {"data": args.data, "model": res.model, "cubic_fraction_realised": res.cubic_fraction,
            "diameter_A": res.diameter, "diameter_error_A": res.diameter_error,
            "diameter_definition": "diameter of the sphere whose characteristic function damps the PDF "
                                   "(ordered core; diffpy psize)",
            "rw": fit.rw, "converged": fit.converged, "params": fit.params, "errors": fit.errors,
            "scan": {"diameter_A": res.sizes, "rw": res.rw}, **_fit_summary(fit, res.warnings, caught)}
+    if args.output:
+        import os
+        import numpy as np
+        comments = [f"data: {args.data}", f"model: {res.model}"]
+        extra = {"diameter_A": res.diameter, "diameter_error_A": res.diameter_error,
+                 "diameter_definition": out["diameter_definition"]}
+        if os.path.splitext(args.output)[1].lower() in (".csv", ".dat", ".txt"):
+            from .._version import __version__
+            from ..fitio import write_fit
+            _, params, corr, settings = _fit_file_content(fit, out["warnings"], extra)
+            write_fit(args.output, program=f"clusterstruct {__version__} pdf-size (Rw(D) scan)",
+                      columns=[("D", np.asarray(res.sizes, float), "A", "envelope diameter (fixed in the scan)"),
+                               ("Rw", np.asarray(res.rw, float), "", "Rw with D fixed, other parameters refined")],
+                      parameters=params, correlation=corr, settings=settings, warnings=out["warnings"],
+                      comments=comments + ["parameters: the final refinement with D free (psize = D)"])
+        else:
+            extra["scan"] = {"diameter_A": res.sizes, "rw": res.rw}
+            _write_pdf_fit(args.output, "pdf-size", fit, out["warnings"], comments, extra)
     if args.json:
         _common.print_json(out)
     else:

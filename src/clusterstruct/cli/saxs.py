@@ -11,8 +11,8 @@ def add_parser(sub):
                        "columns q, I(q) on stdout (q in --q-unit, I in electrons^2 per cluster).")
     p.add_argument("structure", help="structure file in any format ASE reads (xyz, extxyz, cif, pdb)")
     _common.add_q_grid_options(p)
-    p.add_argument("-o", "--output", help="output file: .csv, .dat/.txt (columns), .h5 (HDF5 with settings) "
-                                          "or .nxs (NXcanSAS, opens in SasView; q in 1/A); '-' = stdout")
+    p.add_argument("-o", "--output", help="output file: .csv, .dat/.txt (columns) or NXcanSAS HDF5 with the settings "
+                                          "(.h5, .hdf5 and .nxs: NXcanSAS, opens in SasView; q in --q-unit); '-' = stdout")
     p.add_argument("--plot", help="write a log-log plot of I(q) with the Guinier region marked (.png, .pdf, .svg)")
     p.add_argument("--partials", action="store_true", help="also output per-element-pair partial profiles")
     p.add_argument("--b-iso", nargs="+", metavar="El=B",
@@ -28,6 +28,10 @@ def add_parser(sub):
     p.set_defaults(func=run)
     return p
 
+
+#: ``units`` attribute of I in NXcanSAS files (the full unit, electrons^2 per cluster, is in
+#: the ``long_name`` attribute and the SASnote group).
+NX_INTENSITY_UNIT = "electrons^2"
 
 #: File names ``saxs -o`` writes: columns (.csv, .dat, .txt), HDF5 or NXcanSAS.
 OUTPUT_EXTENSIONS = (".csv", ".dat", ".txt", ".h5", ".hdf5", ".hdf", ".nxs")
@@ -100,22 +104,41 @@ def run(args):
         plot_saxs(prof, args.plot, q_unit=args.q_unit, guinier=g, title=formula(symbols))
     if args.output and args.output != "-":
         kind = _common.output_kind(args.output)
-        if kind == "nxcansas":
-            from ..compare.loaders import write_nxcansas
-            write_nxcansas(args.output, prof.q, prof.intensity, title=f"{formula(symbols)} Debye profile",
-                           attrs={"structure": args.structure, "clusterstruct_version": __version__})
-        elif kind == "h5":
-            datasets = {"q": q_out, "intensity": prof.intensity}
+        if kind in ("nxcansas", "h5"):
+            from datetime import datetime, timezone
+            from ..compare.loaders import write_nxcansas_groups
+            from ..scattering.debye import INTENSITY_UNIT
+            import h5py
+            from .._atomicio import atomic_path
+            long_name = (f"I(q) [{INTENSITY_UNIT}]: Debye sum over atom pairs of f_i(q) f_j(q) sin(q r_ij)/(q r_ij) "
+                         "for one cluster in vacuum, f in electrons")
+            curves = [{"q": prof.q, "intensity": prof.intensity, "intensity_unit": NX_INTENSITY_UNIT,
+                       "long_name": long_name, "name": "total"}]
             for name, part in (prof.partials or {}).items():
-                datasets[f"partials/{name}"] = part
-            attrs = {"q_unit": unit_label, "intensity_unit": prof.meta["intensity_unit"],
-                     "structure": args.structure, "formula": formula(symbols),
-                     "rg_number_A": sizes["rg_number_A"], "rg_electron_A": sizes["rg_electron_A"],
-                     "dmax_A": sizes["dmax_A"], "version": __version__, "settings": settings}
+                curves.append({"q": prof.q, "intensity": part, "intensity_unit": NX_INTENSITY_UNIT,
+                               "long_name": f"partial {name} of " + long_name, "name": f"partial {name}"})
+            terms = {"structure": args.structure, "formula": formula(symbols), "n_atoms": len(atoms),
+                     **settings, "rg_number_A": sizes["rg_number_A"], "rg_electron_A": sizes["rg_electron_A"],
+                     "dmax_A": sizes["dmax_A"]}
             if g:
-                attrs["rg_guinier_A"] = g["rg_A"]
-                attrs["guinier_q_range_invA"] = g["q_range_invA"]
-            _common.write_hdf5(args.output, datasets, attrs)
+                terms["rg_guinier_A"] = g["rg_A"]
+                terms["guinier_q_range_invA"] = list(g["q_range_invA"])
+            note = {"intensity_unit": INTENSITY_UNIT,
+                    "intensity_definition": long_name,
+                    "absolute_scale": "multiply I by r_e^2 = 7.9407877e-26 cm^2 for the differential cross "
+                                      "section of one cluster [cm^2/sr], and further by the number of clusters "
+                                      "per cm^3 for I in 1/cm",
+                    "partials": "sasdata02 onwards: per element pair, in the same unit" if prof.partials else "none"}
+            with atomic_path(args.output) as tmp:
+                with h5py.File(tmp, "w") as fh:
+                    write_nxcansas_groups(
+                        fh, curves=curves, q_unit=args.q_unit, title=f"{formula(symbols)} Debye profile",
+                        process={"name": f"clusterstruct {__version__} saxs",
+                                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 "description": f"computed Debye SAXS profile of {args.structure} "
+                                                f"({formula(symbols)}, {len(atoms)} atoms)",
+                                 "terms": terms},
+                        note=note)
         else:
             _common.write_columns(args.output, header, columns, names,
                                   sep=", " if kind == "csv" else " ")

@@ -236,12 +236,17 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
     free = np.ones(len(allp), bool)
     free[0] = not lin.scale_at_bound
     err = np.full(len(allp), np.nan)
+    pnames = ["scale", "background"] + names
+    correlation = None
     try:
         cov = np.linalg.pinv(jac[:, free].T @ jac[:, free]) * (chi2 / dof)
         err[free] = np.sqrt(np.clip(np.diag(cov), 0, None))
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlation = {"names": [n for n, f in zip(pnames, free) if f],
+                           "matrix": (cov / np.outer(sd, sd)).tolist()}
     except np.linalg.LinAlgError:
         pass
-    pnames = ["scale", "background"] + names
     params = dict(zip(pnames, map(float, allp)))
     errors = dict(zip(pnames, map(float, err)))
     fit_warnings = _fit_warnings(params, errors, names, lo, hi, lin, chi2 / dof, dof, s is None, converged,
@@ -253,7 +258,7 @@ def fit_profile(model, data, *, refine=("scale", "background"), structure_factor
                    params=params, errors=errors, fitted=fitted, residuals=r, q=q,
                    meta={"weights": weights_note, "structure_factor": structure_factor or "none",
                          "resolution": resolution.as_dict() if resolution is not None else None,
-                         "converged": converged, "data": data.name, "dof": dof,
+                         "converged": converged, "data": data.name, "dof": dof, "correlation": correlation,
                          "refined": ["scale", "background"] + names,
                          "bounds": {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi)},
                          "q_range_invA": [float(q[0]), float(q[-1])],

@@ -37,6 +37,7 @@ sigma <= 0 is refused; duplicate q values are refused; unsorted q is sorted.
 """
 
 from dataclasses import dataclass, field
+import json
 import os
 import re
 import warnings
@@ -289,7 +290,10 @@ def _read_nxcansas(src):
         units = units.decode() if isinstance(units, bytes) else units
         i_units = g["I"].attrs.get("units", None)
         i_units = i_units.decode() if isinstance(i_units, bytes) else i_units
-        return np.array(cols).T, normalise_q_unit(units), {"entry": data_group, "intensity_unit": i_units}
+        long_name = g["I"].attrs.get("long_name", None)
+        long_name = long_name.decode() if isinstance(long_name, bytes) else long_name
+        return np.array(cols).T, normalise_q_unit(units), {"entry": data_group, "intensity_unit": i_units,
+                                                           "intensity_long_name": long_name}
 
 
 def _read_hdf5(src):
@@ -351,31 +355,86 @@ def _clean(src, cols, unit, unit_from, fmt, extra, min_points):
     return SaxsData(q * f, inten, sigma, dq * f if dq is not None else None, meta)
 
 
+#: NXcanSAS spelling of the q units.
+NX_Q_UNITS = {"A-1": "1/angstrom", "nm-1": "1/nm"}
+
+
+def write_nxcansas_groups(fh, *, curves, q_unit="A-1", title="clusterstruct", process=None, note=None,
+                          entry="sasentry01"):
+    """Write an NXcanSAS entry into an open h5py file (root attributes, SASentry, SASdata groups).
+
+    Parameters
+    ----------
+    fh : h5py.File
+    curves : list of dict
+        One SASdata group each (``sasdata01``, ``sasdata02``, ...): ``q`` [1/A], ``intensity``,
+        optional ``sigma``, ``intensity_unit`` (the ``units`` attribute of I and Idev) and
+        ``long_name`` (what I is, in words, with its unit).
+    q_unit : {"A-1", "nm-1"}
+        Unit Q is written in (``1/angstrom`` or ``1/nm``).
+    process : dict, optional
+        SASprocess group: ``name``, ``description``, ``date`` and ``terms`` (dict, each written
+        as a ``termNN`` text ``key = value``).
+    note : dict, optional
+        SASnote group: one text dataset per item.
+    """
+    from ..units import q_from_invA
+    fh.attrs["default"] = entry
+    fh.attrs["NX_class"] = "NXroot"
+    e = fh.create_group(entry)
+    e.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.1",
+                    "default": "sasdata01"})
+    e.create_dataset("definition", data="NXcanSAS")
+    e.create_dataset("title", data=title)
+    e.create_dataset("run", data="0")
+    for k, c in enumerate(curves, 1):
+        data = e.create_group(f"sasdata{k:02d}")
+        data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I",
+                           "I_axes": "Q", "Q_indices": 0})
+        if c.get("name"):
+            data.attrs["title"] = c["name"]
+        dq_ = data.create_dataset("Q", data=np.asarray(q_from_invA(np.asarray(c["q"], float), q_unit), float))
+        dq_.attrs["units"] = NX_Q_UNITS[q_unit]
+        dq_.attrs["long_name"] = f"scattering vector q = 4 pi sin(theta)/lambda [{NX_Q_UNITS[q_unit]}]"
+        di = data.create_dataset("I", data=np.asarray(c["intensity"], float))
+        unit = c.get("intensity_unit") or "arbitrary"
+        di.attrs["units"] = unit
+        di.attrs["long_name"] = c.get("long_name") or f"I(q) [{unit}]"
+        if c.get("sigma") is not None:
+            data.attrs["I_uncertainties"] = "Idev"
+            di.attrs["uncertainties"] = "Idev"
+            de = data.create_dataset("Idev", data=np.asarray(c["sigma"], float))
+            de.attrs["units"] = unit
+            de.attrs["long_name"] = "one-sigma uncertainty of I"
+    if process:
+        g = e.create_group("sasprocess01")
+        g.attrs.update({"NX_class": "NXprocess", "canSAS_class": "SASprocess"})
+        for key in ("name", "date", "description"):
+            if process.get(key):
+                g.create_dataset(key, data=str(process[key]))
+        for k, (key, value) in enumerate((process.get("terms") or {}).items(), 1):
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            g.create_dataset(f"term{k:02d}", data=f"{key} = {text}")
+    if note:
+        g = e.create_group("sasnote01")
+        g.attrs.update({"NX_class": "NXnote", "canSAS_class": "SASnote"})
+        for key, value in note.items():
+            g.create_dataset(key, data=str(value))
+
+
 def write_nxcansas(path, q, intensity, *, sigma=None, title="clusterstruct", intensity_unit="arbitrary",
-                   attrs=None):
-    """Write a 1-D profile as NXcanSAS (q in 1/A) so that SasView opens it; atomic."""
+                   long_name=None, q_unit="A-1", process=None, note=None, attrs=None):
+    """Write a 1-D profile as NXcanSAS (SasView and :func:`load_saxs` read it); atomic.
+
+    ``q`` is given in 1/A and written in ``q_unit``; ``process`` and ``note`` as in
+    :func:`write_nxcansas_groups`; ``attrs`` go on the SASentry group.
+    """
     import h5py
     from .._atomicio import atomic_path
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as fh:
-            fh.attrs["default"] = "sasentry01"
-            entry = fh.create_group("sasentry01")
-            entry.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.1",
-                                "default": "sasdata01"})
-            entry.create_dataset("definition", data="NXcanSAS")
-            entry.create_dataset("title", data=title)
-            entry.create_dataset("run", data="0")
-            data = entry.create_group("sasdata01")
-            data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I",
-                               "I_axes": "Q", "Q_indices": 0})
-            dq_ = data.create_dataset("Q", data=np.asarray(q, float))
-            dq_.attrs["units"] = "1/angstrom"
-            di = data.create_dataset("I", data=np.asarray(intensity, float))
-            di.attrs["units"] = intensity_unit
-            if sigma is not None:
-                data.attrs["I_uncertainties"] = "Idev"
-                di.attrs["uncertainties"] = "Idev"
-                de = data.create_dataset("Idev", data=np.asarray(sigma, float))
-                de.attrs["units"] = intensity_unit
+            write_nxcansas_groups(fh, curves=[{"q": q, "intensity": intensity, "sigma": sigma,
+                                               "intensity_unit": intensity_unit, "long_name": long_name}],
+                                  q_unit=q_unit, title=title, process=process, note=note)
             for k, v in (attrs or {}).items():
-                entry.attrs[k] = v
+                fh["sasentry01"].attrs[k] = v

@@ -42,6 +42,9 @@ def load_gr(path):
     meta, blocks, cur = {"source": src}, [], []
     for line in lines:
         s = line.strip()
+        if s.startswith("#L ") and not cur:  # column names (PDFgui, clusterstruct .gr/.fgr files)
+            meta["columns"] = s[3:].replace(",", " ").split()
+            continue
         m = re.match(r"^#?\s*([A-Za-z_]+)\s*=\s*(.+)$", s)
         if m and m.group(1).lower() in _KEYS:
             key = m.group(1).lower()
@@ -70,6 +73,9 @@ def load_gr(path):
     data = np.array([row[:width] for row in blocks[-1]], float)
     r, g = data[:, 0], data[:, 1]
     dg = data[:, 2] if width > 2 else None
+    names = meta.get("columns")
+    if dg is not None and names and len(names) > 2 and not names[2].lower().startswith("dg"):
+        dg = None   # a third column that is not dG (e.g. Gcalc of a fit file)
     if not (np.isfinite(r).all() and np.isfinite(g).all()):
         raise ClusterstructError(f"{src}: NaN or infinite values in the data")
     if len(r) < 2:

@@ -235,8 +235,11 @@ def _refine(atoms, measured, settings, *, refine, start, engine, name, bounds):
         # residual variance per independent point: the per-point estimate times ~ N / N_ind
         cov = np.linalg.pinv(res.jac.T @ res.jac) * float((diff ** 2).sum() / dof)
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlation = {"names": list(names), "matrix": (cov / np.outer(err, err)).tolist()}
     except np.linalg.LinAlgError:
         err = np.full(len(names), np.nan)
+        correlation = None
     params = dict(st, **dict(zip(names, map(float, res.x))))
     errors = dict(zip(names, map(float, err)))
     notes = _fit_warnings(settings, refine, names, res, rw, errors, lo, hi)
@@ -246,7 +249,8 @@ def _refine(atoms, measured, settings, *, refine, start, engine, name, bounds):
                   meta={"qmin": qmin, "qmax": qmax, "qdamp_fixed": "qdamp" not in refine, "rmin": rmin,
                         "rmax": rmax, "qbroad": qbroad, "refined": names, "nfev": res.nfev,
                         "data": measured.name, "message": res.message, "n_points": int(len(r)),
-                        "n_independent": n_ind, "nyquist_spacing_A": nyquist, "dof": dof},
+                        "n_independent": n_ind, "nyquist_spacing_A": nyquist, "dof": dof,
+                        "correlation": correlation},
                   n_points=int(len(r)), n_independent=n_ind, nyquist_spacing=nyquist, dof=dof,
                   settings=settings, warnings=tuple(notes))
 
