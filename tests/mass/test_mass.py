@@ -222,6 +222,9 @@ def test_candidates_linked():
     from clusterstruct.mass.link import NAMED_FORMULAS, candidates_for
     from clusterstruct.structures.named import NAMED
     assert set(NAMED_FORMULAS) == set(NAMED)
+    from clusterstruct.io import formula
+    for name, (build, _) in NAMED.items():   # the table is what the builders make
+        assert formula(build().get_chemical_symbols()) == NAMED_FORMULAS[name], name
     c = candidates_for({"Cd": 56, "Se": 35})
     tet = next(x for x in c if x["source"] == "tetrahedron")
     assert "--n 6" in tet["build"] and 350 < tet["peak_nm"] < 420 and "mass_note" not in tet

@@ -29,7 +29,8 @@ NAMED_FORMULAS = {
     "cd35se20": "Cd35Se20", "cd56se35": "Cd56Se35", "cd84se56": "Cd84Se56",
     "beta-cd37s20": "Cd37S20", "alpha-cd37s20": "Cd37S20",
     "zn32se15-zb": "Zn32Se15", "zn32se16-zb": "Zn32Se16", "zn32se15-wz": "Zn32Se15", "zn32se16-wz": "Zn32Se16",
-    "cdse13-cage": "Cd13Se13",
+    "cdse13-cage": "Cd13Se13", "cdse13-cage-bonded": "Cd13Se13", "cdse33-cage": "Cd33Se33",
+    "cdse34-cage": "Cd34Se34",
 }
 
 _PAIRS = {("Zn", "S"): "ZnS", ("Zn", "Se"): "ZnSe", ("Cd", "S"): "CdS", ("Cd", "Se"): "CdSe",
