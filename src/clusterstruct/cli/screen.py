@@ -1,6 +1,12 @@
 """clusterstruct screen / results: batch screening and its results file."""
 
 import argparse
+import math
+import os
+import shlex
+import signal
+import sys
+import threading
 
 from . import _common
 from ..errors import ClusterstructError
@@ -32,7 +38,10 @@ def add_parser(sub):
     s.add_argument("--jobqueue-option", nargs="+", default=[], metavar="KEY=VALUE",
                    help="options for dask-jobqueue, e.g. cores=32 memory=64GB queue=normal walltime=02:00:00 jobs=4")
     s.add_argument("--resume", action="store_true", help="continue a run: compute only missing batches")
-    s.add_argument("--top", type=int, default=20, help="rows of the ranking to print and export")
+    s.add_argument("--worker-timeout", type=float, metavar="SECONDS",
+                   help="when every Dask worker is lost, wait this long for workers to return before "
+                        "stopping (default: 300 for a local cluster, indefinitely with --scheduler/--jobqueue)")
+    s.add_argument("--top", type=int, default=20, help="rows of the ranking to print and export (0: all)")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=run_screen_cmd)
@@ -77,31 +86,115 @@ def _print_ranking(rows):
               f"{r['description']}{note}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C."""
+
+
+class _Signals:
+    """SIGINT/SIGTERM handlers that raise and also leave a flag (polled between batches)."""
+
+    def __init__(self):
+        self.received = None
+
+    def __call__(self, signum, frame):
+        self.received = signum
+        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def install(self):
+        self.old = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.old_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+
+    def _unraisable(self, unraisable):
+        # an interrupt raised inside a finaliser is dropped by Python; the flag keeps it
+        if not (self.received is not None and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self.old_hook(unraisable)
+
+    def restore(self):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = self.old_hook
+
+
+def _resume_hint(args):
+    return "clusterstruct screen " + " ".join(shlex.quote(str(a)) for a in (args.spec, "-o", args.output)) \
+        + " --resume"
+
+
 def run_screen_cmd(args):
     from ..screen import load_spec, run_screen, summary
+    from ..screen.spec import count_tasks
+    from ..screen.store import ShardStore
+    if args.worker_timeout is not None and not args.worker_timeout > 0:
+        raise ClusterstructError(f"--worker-timeout: expected seconds > 0, got {args.worker_timeout}")
+    if args.workers is not None and args.workers < 0:
+        raise ClusterstructError(f"--workers: expected 0 (serial) or more worker processes, got {args.workers}")
+    _check_top(args.top)
     spec = load_spec(args.spec)
-    ranking = run_screen(spec, args.output, workers=args.workers, scheduler=args.scheduler,
-                         jobqueue=args.jobqueue, jobqueue_options=_options(args.jobqueue_option),
-                         resume=args.resume, top=args.top, progress=not args.no_progress and not args.json)
+    signals = _Signals()
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signals.install()
+    try:
+        ranking = run_screen(spec, args.output, workers=args.workers, scheduler=args.scheduler,
+                             jobqueue=args.jobqueue, jobqueue_options=_options(args.jobqueue_option),
+                             resume=args.resume, top=args.top, progress=not args.no_progress and not args.json,
+                             worker_timeout=args.worker_timeout, stop=lambda: signals.received is not None)
+    except KeyboardInterrupt as exc:
+        if getattr(args, "traceback", False):
+            raise
+        n_batches = math.ceil(count_tasks(spec) / spec["batch_size"])
+        done = len(ShardStore(args.output).done_batches())
+        term = isinstance(exc, _Terminated) or signals.received == signal.SIGTERM
+        what = "terminated (SIGTERM)" if term else "interrupted"
+        print(f"clusterstruct screen: {what}; {done} of {n_batches} batches are saved in "
+              f"{os.path.abspath(args.output)}.shards; continue with: {_resume_hint(args)}", file=sys.stderr)
+        return 130
+    finally:
+        if main_thread:
+            signals.restore()
+    s = summary(args.output, top=args.top)
     if args.json:
-        _common.print_json(summary(args.output, top=args.top))
+        _common.print_json(s)
     else:
-        s = summary(args.output, top=args.top)
         print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates) in {args.output}")
         _print_ranking(ranking)
     return 0
 
 
+def _unfinished_line(s, path):
+    """A line saying that a results file is not (yet) complete, or None."""
+    if s.get("writer"):
+        return (f"a screen is writing {path} now ({s['writer']}): {s['n_records']} of "
+                f"{s['n_candidates'] if s.get('n_candidates') is not None else '?'} candidates so far")
+    if s.get("complete") is False:
+        return (f"unfinished screen: {s['n_records']} of {s['n_candidates']} candidates done; continue with "
+                f"'clusterstruct screen {shlex.quote(s.get('spec_path') or 'SPEC')} -o {shlex.quote(str(path))} "
+                "--resume'")
+    return None
+
+
+def _check_top(top):
+    if top < 0:
+        raise ClusterstructError(f"--top: expected 0 (all rows) or more, got {top}")
+
+
 def run_results(args):
     from ..screen import rank, summary
+    _check_top(args.top)
     from ..screen.run import export_top
     s = summary(args.results, top=args.top)
     rows = rank(args.results, top=args.top)
     if args.export:
         export_top(args.results, rows, args.export)
+    note = _unfinished_line(s, args.results)
     if args.json:
         _common.print_json(s)
+        if note:
+            print(f"clusterstruct results: note: {note}", file=sys.stderr)
     else:
+        if note:
+            print(f"NOTE: {note}")
         print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates); "
               f"ids sha256 {s['ids_sha256'][:16]}")
         _print_ranking(rows)

@@ -10,24 +10,42 @@ Execution
 * ``workers=0``: serial, in this process (tests, debugging).
 
 Batches of ``batch_size`` candidates are one Dask task each (per-task overhead is a few
-ms, so batching keeps it small); at most ``4 x workers`` batches are in flight; each task
-is retried twice if its worker dies.  Results come back to the client, which alone writes
-shards and the results file.
+ms, so batching keeps it small); at most ``4 x workers`` batches are in flight.  Results
+come back to the client, which alone writes shards and the results file.
+
+Losing workers
+--------------
+The spec (a few kB) travels with every task as a plain argument, so a worker that
+replaces a lost one needs nothing else.  A batch whose worker dies is computed again on
+another worker (the scheduler's rescheduling, ``retries=2`` for errors inside the task,
+and a resubmission by the client after ``KilledWorker`` or a cancellation, up to
+``MAX_ATTEMPTS`` times: a batch that kills its worker every time is an error).  When
+every worker is gone the run waits for workers to return (a LocalCluster's nannies
+restart killed workers; a job queue starts new jobs), up to ``worker_timeout`` seconds,
+then stops with a message; finished batches are kept for ``--resume``.
 """
 
 import hashlib
 import os
 import time
+import uuid
+import warnings
 
 import numpy as np
 
 from .._atomicio import write_csv_atomic
 from ..errors import ClusterstructError
 from .spec import count_tasks, iter_batches
-from .store import ShardStore, read_results, structure_of
+from .store import NoSpaceError, ShardStore, read_results, structure_of
 from .work import run_batch
 
 MERGE_EVERY_S = 30.0
+#: times a batch is submitted before its worker deaths are taken as the batch's fault
+MAX_ATTEMPTS = 4
+#: default wait [s] for workers to return when a local cluster has none
+LOCAL_WORKER_TIMEOUT_S = 300.0
+#: how often [s] the client checks that workers exist while waiting for results
+WATCH_EVERY_S = 1.0
 
 
 def _light_spec(spec):
@@ -50,18 +68,125 @@ def _client(workers, scheduler, jobqueue, jobqueue_options):
         opts = dict({"cores": 1, "processes": 1, "memory": "4GB"}, **(jobqueue_options or {}))
         n_jobs = int(opts.pop("jobs", 1))
         cluster = cls(job_script_prologue=["export OMP_NUM_THREADS=1"], **opts)
-        cluster.scale(jobs=n_jobs)
+        # adaptive with a fixed size: jobs that end (walltime) are replaced by new ones
+        cluster.adapt(minimum_jobs=n_jobs, maximum_jobs=n_jobs)
         return Client(cluster), cluster
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
     return Client(cluster), cluster
 
 
+def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, stop):
+    """Submit ``pending`` batches (at most ``window`` in flight) and hand results to ``finished``.
+
+    No call waits without a limit: while results are awaited, the number of workers is
+    checked every ``WATCH_EVERY_S``, and a run without workers for ``worker_timeout``
+    seconds ends with ClusterstructError.
+    """
+    import asyncio
+    import concurrent.futures
+    from dask.distributed import as_completed
+    from distributed.scheduler import KilledWorker
+    lost = (KilledWorker, concurrent.futures.CancelledError, asyncio.CancelledError)
+    futures = {}
+    ac = as_completed(loop=client.loop)
+    watch = {"last": time.monotonic(), "since": None}
+
+    def submit(k, batch, attempt):
+        fut = client.submit(run_batch, light, batch, retries=2, pure=False,
+                            key=f"batch-{k}-{attempt}-{uuid.uuid4().hex[:12]}")
+        futures[fut] = (k, batch, attempt)
+        ac.add(fut)
+
+    def watchdog():
+        """Raise after ``worker_timeout`` s without any worker; say when they leave and return."""
+        if stop():
+            raise KeyboardInterrupt
+        now = time.monotonic()
+        if now - watch["last"] < WATCH_EVERY_S:
+            return
+        watch["last"] = now
+        if client.nthreads():
+            if watch["since"] is not None:
+                warnings.warn(f"{out}: Dask workers are back; the screen continues", RuntimeWarning, stacklevel=3)
+            watch["since"] = None
+        elif watch["since"] is None:
+            watch["since"] = now
+            limit = "indefinitely" if worker_timeout == float("inf") else f"up to {worker_timeout:.0f} s"
+            warnings.warn(f"{out}: every Dask worker is gone; waiting {limit} for workers to return "
+                          "(finished batches are saved)", RuntimeWarning, stacklevel=3)
+        elif now - watch["since"] > worker_timeout:
+            raise ClusterstructError(
+                f"{out}: no Dask worker for {worker_timeout:.0f} s (all were lost and none came back); "
+                "the finished batches are saved: continue with --resume")
+
+    def fetch(f):
+        """The result of a done future; its data may be lost with a worker and recomputed."""
+        while True:
+            try:
+                return f.result(timeout=WATCH_EVERY_S)
+            except TimeoutError:
+                if f.status == "error":
+                    raise
+                watchdog()
+
+    pending = iter(pending)
+    exhausted = False
+    while True:
+        while not exhausted and len(futures) < window:
+            item = next(pending, None)
+            if item is None:
+                exhausted = True
+            else:
+                submit(*item, 1)
+        if not futures:
+            return
+        ready = ac.next_batch(block=False)
+        if not ready:
+            time.sleep(0.02)
+            watchdog()
+            continue
+        for f in ready:
+            k, batch, attempt = futures.pop(f)
+            try:
+                recs = fetch(f)
+            except lost:  # the worker died with it (KilledWorker) or it was cancelled
+                if attempt >= MAX_ATTEMPTS:
+                    ids = f"{batch[0]['id']}..{batch[-1]['id']}" if batch else "-"
+                    raise ClusterstructError(
+                        f"{out}: batch {k} (candidates {ids}) was lost with its worker {attempt} times (out of "
+                        "memory, or a crash while computing it?); the finished batches are saved: continue "
+                        "with --resume") from None
+                submit(k, batch, attempt + 1)
+            else:
+                finished(k, recs)
+
+
 def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobqueue_options=None,
-               resume=False, top=20, progress=True, export=True):
-    """Run (or resume) a screen; returns the ranking (list of dicts, best first)."""
+               resume=False, top=20, progress=True, export=True, worker_timeout=None, stop=None):
+    """Run (or resume) a screen; returns the ranking (list of dicts, best first).
+
+    ``worker_timeout`` [s]: how long to wait for workers when every worker is lost
+    (default: ``LOCAL_WORKER_TIMEOUT_S`` for a local cluster, indefinitely for an external
+    scheduler or a job queue, whose workers may wait in the queue).  ``stop``: a callable
+    polled between batches; when it returns true the run ends with KeyboardInterrupt
+    (signal handlers set such a flag as well as raising, because Python drops a
+    KeyboardInterrupt raised inside a finaliser or weakref callback).
+    """
+    if workers is not None and int(workers) < 0:
+        raise ClusterstructError(f"workers: expected 0 (serial) or more worker processes, got {workers}")
     store = ShardStore(out)
     store.prepare(spec, resume=resume)
+    try:
+        return _run_locked(store, spec, out, workers=workers, scheduler=scheduler, jobqueue=jobqueue,
+                           jobqueue_options=jobqueue_options, top=top, progress=progress, export=export,
+                           worker_timeout=worker_timeout, stop=stop or (lambda: False))
+    finally:
+        store.close()
+
+
+def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_options, top, progress, export,
+                worker_timeout, stop):
     n_tasks = count_tasks(spec)
     done = store.done_batches()
     pending = ((k, b) for k, b in iter_batches(spec) if k not in done)
@@ -74,43 +199,45 @@ def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobque
     n_q = len(spec["q"])
     last_merge = time.monotonic()
     workers = os.cpu_count() if workers is None else int(workers)
+    space_warned = False
 
     def finished(k, recs):
-        nonlocal last_merge
+        nonlocal last_merge, space_warned
         store.write_shard(k, recs, n_q)
+        if stop():
+            raise KeyboardInterrupt
         if bar:
             bar.update(len(recs))
         if time.monotonic() - last_merge > MERGE_EVERY_S:
-            store.merge(spec)
+            try:
+                store.merge(spec, n_candidates=n_tasks)
+            except NoSpaceError as exc:  # shards are the record; the final merge must succeed
+                if not space_warned:
+                    warnings.warn(f"interim merge skipped: {exc}", RuntimeWarning, stacklevel=2)
+                    space_warned = True
             last_merge = time.monotonic()
 
-    if workers == 0 and not scheduler and not jobqueue:
-        for k, batch in pending:
-            finished(k, run_batch(light, batch))
-    else:
-        from dask.distributed import as_completed
-        client, cluster = _client(workers, scheduler, jobqueue, jobqueue_options)
-        try:
-            spec_future = client.scatter(light, broadcast=True)
-            window = max(2, 4 * max(1, workers))
-            futures = {}
-            ac = as_completed()
+    try:
+        if workers == 0 and not scheduler and not jobqueue:
             for k, batch in pending:
-                fut = client.submit(run_batch, spec_future, batch, retries=2, pure=False, key=f"batch-{k}-{id(batch)}")
-                futures[fut] = k
-                ac.add(fut)
-                if len(futures) >= window:
-                    f = next(ac)
-                    finished(futures.pop(f), f.result())
-            for f in ac:
-                finished(futures.pop(f), f.result())
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    if bar:
-        bar.close()
-    store.merge(spec)
+                finished(k, run_batch(light, batch))
+        else:
+            if worker_timeout is None:
+                worker_timeout = float("inf") if (scheduler or jobqueue) else LOCAL_WORKER_TIMEOUT_S
+            client, cluster = _client(workers, scheduler, jobqueue, jobqueue_options)
+            try:
+                _run_dask(client, light, pending, finished, window=max(2, 4 * max(1, workers)),
+                          worker_timeout=float(worker_timeout), out=out, stop=stop)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    finally:
+        if bar:
+            bar.close()
+    if stop():
+        raise KeyboardInterrupt
+    store.merge(spec, n_candidates=n_tasks)
     ranking = rank(out, top=top)
     if export:
         write_outputs(out, ranking, top=top)
@@ -147,12 +274,25 @@ def rank(path, *, top=20, res=None):
 
 
 def summary(path, *, top=20):
-    """Counts, the top of the ranking and a digest of the record ids (to compare runs)."""
+    """Counts, the top of the ranking and a digest of the record ids (to compare runs).
+
+    ``n_candidates`` is the spec's total and ``complete`` whether every candidate has a
+    record (None for files written before the total was stored); ``writer`` names the
+    process writing the file now (a running screen), else None.
+    """
+    from .store import OutputLock
     res = read_results(path)
     ids = np.sort(res["id"])
     digest = hashlib.sha256(",".join(map(str, ids.tolist())).encode()).hexdigest()
+    n_cand = res["attrs"].get("n_candidates")
+    n_cand = None if n_cand is None else int(n_cand)
+    lock = OutputLock(path)
+    owner = lock.read(lock.path)
+    writer = lock.describe(owner) if owner is not None and lock.owner_alive(owner) else None
     return {"n_records": int(len(ids)), "n_failed": int((res["status"] != 1).sum()),
             "n_duplicates": int((res["duplicate_of"] != -1).sum()),
+            "n_candidates": n_cand, "complete": None if n_cand is None else bool(len(ids) >= n_cand),
+            "writer": writer, "spec_path": str(res["attrs"]["spec_path"]) if "spec_path" in res["attrs"] else None,
             "top": [{k: v for k, v in r.items() if k != "row"} for r in rank(path, top=top, res=res)],
             "ids_sha256": digest}
 

@@ -29,16 +29,210 @@ Layout of the merged file (rows sorted by candidate id)
 attributes                  spec (TOML text), spec_sha256, version, batch_size,
                             n_records, n_failed, q_unit = "1/A", targets (JSON list)
 ==========================  =========================================================
+
+Faults
+------
+* One writer per results file: ``<results>.lock`` (created with ``O_EXCL``) holds the
+  writer's PID, host and process start time.  A second writer is refused with the
+  owner's PID and host; a lock whose process is gone (same host) is taken over with a
+  warning.
+* HDF5 files (shards and the merged file) are built in memory and written with plain
+  ``os.write`` calls to a temporary file, ``fsync``'d and renamed: a full disk or an I/O
+  error is an ``OSError`` here, never a failure inside the HDF5 library, and becomes a
+  :class:`~clusterstruct.errors.ClusterstructError` naming the results file.  The free
+  space is checked before each write against the exact size to be written.  (The merged
+  file's bytes are held in memory once while it is written; compressed, they are smaller
+  than the records the merge holds anyway.)
+* Temporaries of a killed run (``.<results>.*.part.h5``, shard temporaries, export
+  temporaries) are removed when a writer takes the lock.
 """
 
 import glob
+import json
 import os
 import re
+import shutil
+import socket
+import time
+import uuid
+import warnings
 
 import numpy as np
 
 from .._atomicio import atomic_path
 from ..errors import ClusterstructError
+
+#: bytes left free on the disk after any write of the store (file-system overhead, logs)
+SPACE_RESERVE = 1 << 20
+#: bytes per ``os.write`` call
+WRITE_CHUNK = 1 << 22
+#: an unreadable (half-written) lock older than this [s] is stale
+LOCK_GRACE_S = 30.0
+#: the one place the store writes file bytes (tests inject faults here)
+_os_write = os.write
+
+
+class NoSpaceError(ClusterstructError):
+    """Not enough free space for a write of the results store."""
+
+
+def _mb(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def _write_bytes(path, data):
+    """Write ``data`` to ``path`` through a temporary file beside it (fsync, rename).
+
+    Raises OSError (the temporary file removed) on any failure; ``path`` then still
+    holds its previous content, if any.
+    """
+    with atomic_path(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            view = memoryview(data)
+            while len(view):
+                n = _os_write(fd, view[:WRITE_CHUNK])
+                if n <= 0:
+                    raise OSError(f"{tmp}: write returned {n}")
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _h5_image(fill):
+    """Bytes of an HDF5 file built in memory by ``fill(h5py.File)``."""
+    import h5py
+    fh = h5py.File(f"clusterstruct-{uuid.uuid4().hex}.h5", "w", driver="core", backing_store=False)
+    try:
+        fill(fh)
+        fh.flush()
+        return fh.id.get_file_image()
+    finally:
+        fh.close()
+
+
+def _proc_start(pid):
+    """Start time of process ``pid`` (clock ticks since boot, Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class OutputLock:
+    """Single-writer lock ``<results>.lock`` beside a results file.
+
+    ``acquire()`` creates the lock file atomically (``O_CREAT | O_EXCL``) with this
+    process's PID, host and start time; it raises ClusterstructError naming the owner
+    when another live process holds it, and takes over (with a warning) a lock whose
+    process no longer runs on this host.  ``release()`` removes it if it is still ours.
+    Usable as a context manager.
+    """
+
+    def __init__(self, out_path):
+        self.out = os.path.abspath(os.fspath(out_path))
+        self.path = self.out + ".lock"
+        self._mine = None
+
+    @staticmethod
+    def read(path):
+        """The owner recorded in a lock file (dict), {} if unreadable, None if absent."""
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return {}
+        try:
+            owner = json.loads(text)
+            return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else {}
+        except ValueError:
+            return {}
+
+    def owner_alive(self, owner):
+        """True when ``owner`` (from :meth:`read`) may still be running."""
+        if not owner:  # being written right now, or a torn write long ago
+            try:
+                return time.time() - os.path.getmtime(self.path) < LOCK_GRACE_S
+            except OSError:
+                return False
+        if owner.get("host") != socket.gethostname():
+            return True  # cannot tell: another machine's process
+        pid = owner["pid"]
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        start = owner.get("start")
+        return start is None or _proc_start(pid) in (None, start)  # a reused PID is another process
+
+    def describe(self, owner):
+        if not owner:
+            return "a process that is still creating it"
+        return f"PID {owner['pid']} on host {owner.get('host', '?')} since {owner.get('since', '?')}"
+
+    def acquire(self):
+        mine = {"pid": os.getpid(), "host": socket.gethostname(), "start": _proc_start(os.getpid()),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self.read(self.path)
+                if owner is None:
+                    continue  # released meanwhile
+                if self.owner_alive(owner):
+                    raise ClusterstructError(
+                        f"{self.out}: another screen is writing this results file ({self.describe(owner)}); "
+                        f"wait for it to finish, or remove {self.path} if that process is gone") from None
+                if self.read(self.path) == owner:  # still the same stale lock: take it over
+                    warnings.warn(f"{self.path}: taking over the lock of {self.describe(owner)}, "
+                                  "which no longer runs", RuntimeWarning, stacklevel=2)
+                    try:
+                        os.remove(self.path)
+                    except FileNotFoundError:
+                        pass
+                continue
+            except OSError as exc:
+                raise ClusterstructError(f"{self.path}: cannot create the lock file ({exc.strerror})") from None
+            try:
+                os.write(fd, json.dumps(mine).encode())
+            finally:
+                os.close(fd)
+            self._mine = mine
+            return self
+        raise ClusterstructError(f"{self.path}: cannot take the lock (it keeps changing); is another screen "
+                                 "starting on this results file?")
+
+    def release(self):
+        if self._mine is not None and self.read(self.path) == self._mine:
+            try:
+                os.remove(self.path)
+            except FileNotFoundError:
+                pass
+        self._mine = None
+
+    @property
+    def held(self):
+        return self._mine is not None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+#: temporaries of the atomic writer: ".<name>.<8 random chars>.part<ext>"
+def _temp_re(name_re, ext_re):
+    return re.compile(rf"^\.{name_re}\.[a-z0-9_]{{8}}\.part{ext_re}$")
 
 SCALARS = ["score", "chi2_saxs", "peak_nm", "peak_unc_nm", "dpeak_nm", "mass_Da", "dmass_Da", "rg_number_A",
            "rg_electron_A", "dmax_A"]
@@ -46,18 +240,34 @@ STRINGS = ["formula", "description", "error", "geometry_key", "group", "score_no
 
 
 class ShardStore:
+    """Shards and merged results file of one screen; the writer holds :class:`OutputLock`.
+
+    ``prepare()`` takes the lock (and cleans temporaries of killed runs), ``close()``
+    releases it.
+    """
+
     def __init__(self, out_path):
         self.out = os.path.abspath(os.fspath(out_path))
         self.dir = self.out + ".shards"
+        self.lock = OutputLock(self.out)
 
     def prepare(self, spec, *, resume):
-        """Create the shard folder (checking it is writable) and pin the spec."""
+        """Take the lock, create the shard folder (checking it is writable) and pin the spec."""
         folder = os.path.dirname(self.out)
         if not os.path.isdir(folder):
             raise ClusterstructError(f"{self.out}: output folder {folder} does not exist")
+        self.lock.acquire()
+        try:
+            self._prepare(spec, resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _prepare(self, spec, resume):
         if not resume and (os.path.exists(self.out) or glob.glob(os.path.join(self.dir, "batch_*.h5"))):
             raise ClusterstructError(f"{self.out}: results (or shards) exist already; use --resume to "
                                      "continue that run, or remove them")
+        self.clean_temporaries()
         try:
             os.makedirs(self.dir, exist_ok=True)
             probe = os.path.join(self.dir, ".write_test")
@@ -68,36 +278,104 @@ class ShardStore:
             raise ClusterstructError(f"{self.dir}: cannot write shards ({exc.strerror})") from None
         pinned = os.path.join(self.dir, "spec.sha256")
         if os.path.exists(pinned):
-            old = open(pinned).read().strip()
+            with open(pinned) as fh:
+                old = fh.read().strip()
             if old != spec["_sha256"]:
                 raise ClusterstructError(f"{self.out}: --resume with a different spec than the one that "
                                          "started this run (spec file changed)")
         else:
-            with atomic_path(pinned) as tmp:
-                open(tmp, "w").write(spec["_sha256"])
-        for stale in glob.glob(os.path.join(self.dir, ".batch_*")):  # temporaries of a killed run
-            os.remove(stale)
+            try:
+                _write_bytes(pinned, spec["_sha256"].encode())
+            except OSError as exc:
+                raise self._write_error(pinned, exc) from None
+
+    def close(self):
+        self.lock.release()
+
+    def temporaries(self):
+        """Temporary files of writers of this results file (left behind by killed runs)."""
+        folder, base = os.path.split(self.out)
+        stem = re.escape(os.path.splitext(base)[0])
+        places = [(folder, [_temp_re(re.escape(base), r"\.h5"),
+                            _temp_re(stem + r"_ranking\.csv", r"\.csv"),
+                            _temp_re(stem + r"_summary\.png", r"\.png")]),
+                  (self.dir, [_temp_re(r"batch_\d+\.h5", r"\.h5"), _temp_re(r"spec\.sha256", r"\.sha256"),
+                              re.compile(r"^\.write_test$")]),
+                  (os.path.splitext(self.out)[0] + "_top", [_temp_re(r"rank\d+_id\d+_\w+\.xyz", r"\.xyz")])]
+        found = []
+        for where, patterns in places:
+            try:
+                names = os.listdir(where)
+            except OSError:
+                continue
+            found += [os.path.join(where, n) for n in names if any(p.match(n) for p in patterns)]
+        return sorted(found)
+
+    def clean_temporaries(self):
+        """Remove :meth:`temporaries` (only while holding the lock: no live writer uses them)."""
+        if not self.lock.held:
+            raise RuntimeError("clean_temporaries needs the lock")
+        for path in self.temporaries():
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise ClusterstructError(f"{path}: cannot remove this temporary file of an earlier run "
+                                         f"({exc.strerror})") from None
 
     def done_batches(self):
         return {int(m.group(1)) for f in os.listdir(self.dir) if (m := re.match(r"batch_(\d+)\.h5$", f))} \
             if os.path.isdir(self.dir) else set()
 
-    def write_shard(self, batch_index, records, n_q):
-        import h5py
-        path = os.path.join(self.dir, f"batch_{batch_index:06d}.h5")
-        with atomic_path(path) as tmp:
-            with h5py.File(tmp, "w") as fh:
-                _write_records(fh, records, n_q, compress=False)
+    def _check_space(self, path, need, what):
+        folder = os.path.dirname(path)
+        free = shutil.disk_usage(folder).free
+        if free < need + SPACE_RESERVE:
+            raise NoSpaceError(f"{self.out}: not enough free space in {folder} to {what}: "
+                               f"{_mb(need + SPACE_RESERVE)} needed, {_mb(free)} free; the finished batches "
+                               "are kept: free some space, then continue with --resume")
 
-    def merge(self, spec):
-        """Merge every shard into the results file (atomically); returns the number of records."""
+    def _write_error(self, path, exc):
+        cls = NoSpaceError if getattr(exc, "errno", None) in (28, 122) else ClusterstructError  # ENOSPC, EDQUOT
+        reason = exc.strerror or str(exc)
+        what = "the results file" if path == self.out else path
+        return cls(f"{self.out}: cannot write {what} ({reason}); the previous results file and the finished "
+                   "batches are kept: fix this, then continue with --resume")
+
+    def _write(self, path, data, what):
+        self._check_space(path, len(data), what)
+        try:
+            _write_bytes(path, data)
+        except OSError as exc:
+            raise self._write_error(path, exc) from None
+
+    def write_shard(self, batch_index, records, n_q):
+        path = os.path.join(self.dir, f"batch_{batch_index:06d}.h5")
+        data = _h5_image(lambda fh: _write_records(fh, records, n_q, compress=False))
+        self._write(path, data, f"write shard {os.path.basename(path)}")
+
+    def read_shards(self):
         import h5py
-        from .._version import __version__
-        shards = sorted(glob.glob(os.path.join(self.dir, "batch_*.h5")))
         recs = []
-        for s in shards:
-            with h5py.File(s, "r") as fh:
-                recs.extend(_read_records(fh))
+        for s in sorted(glob.glob(os.path.join(self.dir, "batch_*.h5"))):
+            try:
+                with h5py.File(s, "r") as fh:
+                    recs.extend(_read_records(fh))
+            except (OSError, KeyError) as exc:
+                raise ClusterstructError(f"{s}: unreadable shard ({exc}); remove it and continue with --resume "
+                                         "to compute that batch again") from None
+        return recs
+
+    def merge(self, spec, *, n_candidates=None):
+        """Merge every shard into the results file (atomically); returns the number of records.
+
+        ``n_candidates`` (the spec's total) is stored, so that readers can tell a finished
+        run from an unfinished one.  Raises :class:`NoSpaceError` (nothing written, the
+        previous results file kept) when the disk cannot hold the new file.
+        """
+        from .._version import __version__
+        recs = self.read_shards()
         recs.sort(key=lambda r: r["id"])
         ids = [r["id"] for r in recs]
         if len(ids) != len(set(ids)):
@@ -111,15 +389,20 @@ class ShardStore:
                     r["duplicate_of"] = -1
             else:
                 r["duplicate_of"] = -1
-        with atomic_path(self.out) as tmp:
-            with h5py.File(tmp, "w") as fh:
-                fh.create_dataset("q", data=spec["q"])
-                _write_records(fh, recs, len(spec["q"]), compress=True)
-                import json
-                fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]])
-                fh.attrs.update({"spec": spec["_text"], "spec_sha256": spec["_sha256"], "version": __version__,
-                                 "batch_size": spec["batch_size"], "n_records": len(recs),
-                                 "n_failed": sum(r["status"] != "ok" for r in recs), "q_unit": "1/A"})
+
+        def fill(fh):
+            fh.create_dataset("q", data=spec["q"])
+            _write_records(fh, recs, len(spec["q"]), compress=True)
+            fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]])
+            fh.attrs.update({"spec": spec["_text"], "spec_sha256": spec["_sha256"], "version": __version__,
+                             "batch_size": spec["batch_size"], "n_records": len(recs),
+                             "n_failed": sum(r["status"] != "ok" for r in recs), "q_unit": "1/A"})
+            if spec.get("_source"):
+                fh.attrs["spec_path"] = os.path.abspath(os.fspath(spec["_source"]))
+            if n_candidates is not None:
+                fh.attrs["n_candidates"] = int(n_candidates)
+
+        self._write(self.out, _h5_image(fill), "merge the results")
         return len(recs)
 
 
@@ -188,6 +471,12 @@ def read_results(path):
     """The merged results file as a dict of numpy arrays (records/*, profiles, q) plus attrs."""
     import h5py
     if not os.path.exists(path):
+        shards = os.fspath(path) + ".shards"
+        if os.path.isdir(shards):
+            n = len(glob.glob(os.path.join(shards, "batch_*.h5")))
+            raise ClusterstructError(f"{path}: no results file yet: the screen stopped (or is running) before its "
+                                     f"first merge, with {n} batches saved in {shards}; continue it with "
+                                     f"'clusterstruct screen SPEC -o {path} --resume'")
         raise ClusterstructError(f"{path}: no such results file")
     try:
         with h5py.File(path, "r") as fh:
