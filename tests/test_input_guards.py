@@ -140,7 +140,7 @@ def test_bad_inputs_are_one_line_errors_with_nothing_written(files, args, messag
     assert not (files["TMP"] / "x.csv").exists() and not (files["TMP"] / "bs.foo").exists()
 
 
-def test_fit_saxs_on_a_one_atom_structure_reports_instead_of_crashing(files):
+def test_fit_saxs_on_a_one_atom_structure_is_refused_instead_of_crashing(files):
     out = _cli("fit-saxs", files["DATA"], files["ONE"], "--q-unit", "A-1", cwd=REPO)
-    assert out.returncode == 0 and "Traceback" not in out.stderr
-    assert "chi2_red" in out.stdout + out.stderr   # a single atom cannot fit a Guinier curve: it says so
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "one-atom structure" in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -104,6 +104,12 @@ def main(argv=None):
     try:
         _check_outputs(args)
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`clusterstruct results x.h5 | head`): not an error of ours.
+        # Point stdout at /dev/null so Python's exit-time flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         if args.traceback:
             raise
