@@ -935,13 +935,19 @@ def isosbestic_points(series, *, noise_od=None, smooth_nm=6.0, fit_half_width_nm
     sig_pair = np.sqrt(sig[:, None] ** 2 + sig[None, :] ** 2) * float(np.linalg.norm(c0))
     for (jl, jr), i0 in sorted(cands.items(), key=lambda kv: kv[1]):
         crossing, significant = [], 0
+        lo_seg = np.arange(max(i0 - search, 0), i0)
+        hi_seg = np.arange(i0 + 1, min(i0 + 1 + search, wl.size))
         for i, j in pairs:
             d = smooth[j] - smooth[i]
             s = sig_pair[i, j]
-            if abs(d[jl]) <= 3 * s or abs(d[jr]) <= 3 * s:
+            # each side's largest change within the search window (not only where the overall
+            # spread first exceeds the floor, where a pair of close spectra may not yet differ)
+            dl = d[lo_seg[np.argmax(np.abs(d[lo_seg]))]]
+            dr = d[hi_seg[np.argmax(np.abs(d[hi_seg]))]]
+            if abs(dl) <= 3 * s or abs(dr) <= 3 * s:
                 continue
             significant += 1
-            if np.sign(d[jl]) != np.sign(d[jr]):
+            if np.sign(dl) != np.sign(dr):
                 crossing.append((i, j))
         if significant == 0:
             continue
