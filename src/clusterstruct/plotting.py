@@ -204,14 +204,7 @@ def plot_pdf_size(res, path, label=None):
     plt = _pyplot()
     fit = res.fit
     fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
-    ax.plot(fit.r, fit.g_obs, "o", ms=2, mfc="none", color="tab:blue", label="data")
-    ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{label or fit.structure} (Rw = {fit.rw:.3f})")
-    off = fit.g_obs.min() - 1.2 * np.abs(fit.diff).max()
-    ax.plot(fit.r, fit.diff + off, "-", color="tab:green", lw=0.9, label="difference")
-    ax.axhline(off, color="gray", lw=0.5, ls="--")
-    ax.set_xlabel("r [Å]")
-    ax.set_ylabel("G(r) [Å⁻²]")
-    ax.legend(fontsize=8)
+    _pdf_fit_panel(ax, fit, label)
     sizes = np.asarray(res.sizes, float)
     axs.plot(sizes / 10, np.asarray(res.rw, float), "o-", ms=3, color="k", label="scan (D fixed)")
     axs.errorbar([res.diameter / 10], [fit.rw], xerr=[res.diameter_error / 10], fmt="s", color="tab:red",
@@ -258,6 +251,12 @@ def plot_pdf_fit(fit, path, label=None):
     """Data, fit and difference (offset below), as PDF users expect."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    _pdf_fit_panel(ax, fit, label)
+    save_figure(fig, path)
+
+
+def _pdf_fit_panel(ax, fit, label=None):
+    """Observed G(r), the fit and the difference offset below it."""
     ax.plot(fit.r, fit.g_obs, "o", ms=2, mfc="none", color="tab:blue", label="data")
     ax.plot(fit.r, fit.g_calc, "-", color="tab:red", lw=1.2, label=f"{label or fit.structure} (Rw = {fit.rw:.3f})")
     off = fit.g_obs.min() - 1.2 * np.abs(fit.diff).max()
@@ -266,7 +265,6 @@ def plot_pdf_fit(fit, path, label=None):
     ax.set_xlabel("r [Å]")
     ax.set_ylabel("G(r) [Å⁻²]")
     ax.legend(fontsize=8)
-    save_figure(fig, path)
 
 
 def plot_absorption_series(wavelength_nm, absorbance, times, time_unit, path, *, isosbestic=(), peaks=(),

@@ -389,19 +389,29 @@ def _trace_spec(model, baseline, t0_given, equilibrium_constant, source):
     amps = {"first-order": ["a_inf"], "first-order-decay": ["a0"]}.get(model, [f"a_{s}" for s in species])
     if baseline:
         amps = amps + ["y0"]
-    if model == "a-b-equilibrium":
+    fit_names, rates_of = _rate_parametrisation(model, rate_names, equilibrium_constant, source)
+    return fit_names, t0_free, amps, rates_of
+
+
+def _rate_parametrisation(scheme, rate_names, equilibrium_constant, source):
+    """(names of the fitted rate parameters, map from them to the scheme's rate constants).
+
+    A <=> B relaxes with kf + kb only, so it is fitted as K = kf + kb and split with the given
+    equilibrium constant kf / kb; every other scheme fits its rates directly.
+    """
+    if scheme == "a-b-equilibrium":
         if equilibrium_constant is None or not equilibrium_constant > 0:
             raise ClusterstructError(f"{source}: an A <=> B series determines only kf + kb; give "
                                      "equilibrium_constant = kf / kb (> 0) to split it")
         kq = float(equilibrium_constant)
-        fit_names = ["K"]
+
         def rates_of(r):
             return np.array([r[0] * kq / (1 + kq), r[0] / (1 + kq)])
-    else:
-        fit_names = list(rate_names)
-        def rates_of(r):
-            return np.asarray(r, float)
-    return fit_names, t0_free, amps, rates_of
+        return ["K"], rates_of
+
+    def rates_of(r):
+        return np.asarray(r, float)
+    return list(rate_names), rates_of
 
 
 def _design(model, t, rates, t0, baseline):
@@ -930,18 +940,7 @@ def global_fit(t, wavelength_nm, absorbance, scheme="a-to-b", *, time_unit="min"
     if sigma is not None and not (np.ndim(sigma) == 0 and float(sigma) > 0):
         raise ClusterstructError(f"{src}: sigma of a global fit must be one number > 0")
     t0v = float(_minutes(t0, time_unit, src)) if t0 is not None else float(tw[0])
-    if scheme == "a-b-equilibrium":
-        if equilibrium_constant is None or not equilibrium_constant > 0:
-            raise ClusterstructError(f"{src}: an A <=> B series determines only kf + kb; give "
-                                     "equilibrium_constant = kf / kb (> 0) to split it")
-        kq = float(equilibrium_constant)
-        fit_names = ["K"]
-        def rates_of(r):
-            return np.array([r[0] * kq / (1 + kq), r[0] / (1 + kq)])
-    else:
-        fit_names = list(rate_names)
-        def rates_of(r):
-            return np.asarray(r, float)
+    fit_names, rates_of = _rate_parametrisation(scheme, rate_names, equilibrium_constant, src)
 
     g_cols, g_names = _background_shapes(background, wl, scatter_exponent, src)
     if g_cols:
