@@ -42,6 +42,9 @@ def add_parser(sub):
                    help="when every Dask worker is lost, wait this long for workers to return before "
                         "stopping (default: 300 for a local cluster, indefinitely with --scheduler/--jobqueue)")
     s.add_argument("--top", type=int, default=20, help="rows of the ranking to print and export (0: all)")
+    s.add_argument("--max-candidates", type=int, default=None,
+                   help="refuse a spec describing more candidates than this (default 10,000,000); counted "
+                        "before any work")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=run_screen_cmd)
@@ -131,6 +134,10 @@ def run_screen_cmd(args):
         raise ClusterstructError(f"--workers: expected 0 (serial) or more worker processes, got {args.workers}")
     _check_top(args.top)
     spec = load_spec(args.spec)
+    from ..screen.spec import check_size
+    if args.max_candidates is not None and args.max_candidates < 1:
+        raise ClusterstructError(f"--max-candidates: expected an integer >= 1, got {args.max_candidates}")
+    check_size(spec, args.max_candidates)
     signals = _Signals()
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
@@ -159,6 +166,14 @@ def run_screen_cmd(args):
     else:
         print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates) in {args.output}")
         _print_ranking(ranking)
+    if s["n_records"] and s["n_failed"] == s["n_records"]:
+        from collections import Counter
+        from ..screen import read_results
+        errors = Counter(str(e) for e in read_results(args.output)["error"])
+        common = "; ".join(f"{n}x {e}" for e, n in errors.most_common(2))
+        print(f"clusterstruct screen: error: every one of the {s['n_records']} candidates failed ({common}); "
+              f"the records, with their reasons, are in {args.output}", file=sys.stderr)
+        return 2
     return 0
 
 

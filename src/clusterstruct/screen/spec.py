@@ -56,6 +56,13 @@ def _fail(source, key, msg):
     raise SpecError(f"{source}: {key}: {msg}")
 
 
+#: Most values a {min, max, step} range may expand to (a typo such as step = 0.001 would
+#: otherwise build a list of a billion values).
+MAX_RANGE_VALUES = 100_000
+#: Default limit on the number of candidates of one spec (raise it with --max-candidates).
+MAX_CANDIDATES = 10_000_000
+
+
 def _values(source, key, value, kind=float):
     """A scalar, a list, or a {min, max, step} range -> list of values."""
     if isinstance(value, dict):
@@ -70,6 +77,10 @@ def _values(source, key, value, kind=float):
             _fail(source, f"{key}.step", f"must be > 0, got {st:g}")
         if hi < lo:
             _fail(source, f"{key}.max", f"({hi:g}) is below min ({lo:g})")
+        n = int(np.floor((hi - lo) / st + 0.5)) + 1
+        if n > MAX_RANGE_VALUES:
+            _fail(source, key, f"range min={lo:g} max={hi:g} step={st:g} has {n:,} values (limit "
+                               f"{MAX_RANGE_VALUES:,}); use a larger step or a narrower range")
         vals = list(np.round(np.arange(lo, hi + st / 2, st), 10))
         return [kind(v) for v in vals]
     vals = value if isinstance(value, list) else [value]
@@ -363,5 +374,34 @@ def iter_batches(spec):
         yield k, batch
 
 
+def _n_variants(blk):
+    """Number of builder-argument dicts :func:`_block_variants` yields for ``blk`` (no enumeration)."""
+    kind = blk["kind"]
+    if kind == "tetrahedron":
+        return len(blk["material"]) * len(blk["n"]) * len(blk.get("a", [None]))
+    if kind == "sphere":
+        return int(np.prod([len(blk[k]) for k in ("material", "lattice", "radius", "centre", "termination",
+                                                  "min_bonds")], dtype=object))
+    if kind == "composition":
+        return int(np.prod([len(blk[k]) for k in ("material", "metal", "chalcogen", "lattice")],
+                           dtype=object)) * blk["top"]
+    return len(blk["name"])
+
+
 def count_tasks(spec):
-    return sum(1 for _ in iter_tasks(spec))
+    """Number of candidates the spec describes, computed without enumerating them."""
+    total = 0
+    for blk in spec["blocks"]:
+        fractions = len(blk["alloy"]["fraction"]) if blk["alloy"] else 1
+        total += _n_variants(blk) * fractions * (blk["rattle"]["copies"] + 1)
+    return total
+
+
+def check_size(spec, max_candidates=None):
+    """Refuse a spec with more candidates than ``max_candidates`` (default :data:`MAX_CANDIDATES`)."""
+    limit = MAX_CANDIDATES if max_candidates is None else int(max_candidates)
+    n = count_tasks(spec)
+    if n > limit:
+        raise SpecError(f"{spec.get('_source', 'spec')}: describes {n:,} candidates, more than the limit "
+                        f"{limit:,}; narrow the ranges or copies, or raise it with --max-candidates")
+    return n
