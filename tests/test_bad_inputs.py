@@ -26,6 +26,8 @@ GR = os.path.join(REPO, "tests", "data", "diffpy-cmi", "CdSe-1.gr")
 MATRIX = os.path.join(REPO, "tests", "data", "absorption", "matrix_minutes.csv")
 
 PAIR = "2\nCdSe pair\nCd 0 0 0\nSe 2.63 0 0\n"
+GRID500 = "500\n500 Cd on a 3 A grid\n" + "".join(f"Cd {3 * (k % 10)} {3 * (k // 10 % 10)} {3 * (k // 100)}\n"
+                                                  for k in range(500))
 ONE = "1\none atom\nCd 0 0 0\n"
 OVERLAP = "2\ntoo close\nCd 0 0 0\nSe 0.1 0 0\n"
 NAN_XYZ = "2\nnan coordinate\nCd 0 0 0\nSe nan 0 0\n"
@@ -65,6 +67,8 @@ GR_TEXT = "".join(f"{0.5 + 0.01 * i:.3f} {0.1 * (i % 7 - 3):.3f}\n" for i in ran
 CASES = [
     # ---- saxs
     ("saxs-missing", ["saxs", "nofile.xyz"], {}, "nofile.xyz", 2),
+    ("saxs-exact-too-slow", ["saxs", "g.xyz", "--mode", "exact", "--n-q", "900000"], {"g.xyz": GRID500},
+     "--allow-slow", 2),
     ("saxs-empty", ["saxs", "e.xyz"], {"e.xyz": ""}, "e.xyz", 2),
     ("saxs-binary", ["saxs", "b.xyz"], {"b.xyz": BINARY}, "b.xyz", 2),
     ("saxs-non-utf8", ["saxs", "l.xyz"], {"l.xyz": NON_UTF8_XYZ}, "l.xyz", 2),

@@ -20,6 +20,8 @@ def add_parser(sub):
                         "(amplitude factor exp(-B q^2/16pi^2))")
     p.add_argument("--mode", choices=["auto", "exact", "histogram"], default="auto",
                    help="exact pair sum or interpolated distance histogram (auto: by size)")
+    p.add_argument("--allow-slow", action="store_true",
+                   help=f"run --mode exact even above {EXACT_PAIR_Q_LIMIT:.0e} pair x q terms (minutes to hours)")
     p.add_argument("--backend", choices=["auto", "cython", "numpy"], default="auto")
     p.add_argument("--threads", type=int, default=None, help="threads for the kernel (default: all cores)")
     p.add_argument("--allow-overlap", action="store_true",
@@ -35,6 +37,13 @@ NX_INTENSITY_UNIT = "electrons^2"
 
 #: File names ``saxs -o`` writes: columns (.csv, .dat, .txt), HDF5 or NXcanSAS.
 OUTPUT_EXTENSIONS = (".csv", ".dat", ".txt", ".h5", ".hdf5", ".hdf", ".nxs")
+
+
+#: Exact-mode work above which the command asks for --allow-slow, and the rate used to say how
+#: long it would take (the exact kernel's measured 0.26-0.49 G pair x q per second on 2 threads,
+#: benchmarks/bench_saxs.py; the lower end).
+EXACT_PAIR_Q_LIMIT = 1e11
+EXACT_RATE = 2.6e8
 
 
 def run(args):
@@ -53,6 +62,13 @@ def run(args):
         if missing:
             raise _common.ClusterstructError(
                 f"--b-iso: element(s) {', '.join(sorted(missing))} not in {args.structure}")
+    n = len(atoms)
+    work = n * (n - 1) / 2 * len(q)
+    if args.mode == "exact" and work > EXACT_PAIR_Q_LIMIT and not args.allow_slow:
+        raise _common.ClusterstructError(
+            f"{args.structure}: --mode exact on {n:,} atoms x {len(q)} q is {work:.2g} pair x q terms (about "
+            f"{work / EXACT_RATE / 60:.0f} min at {EXACT_RATE:.1e} per s); use the default mode (histogram, "
+            "error <= 1e-6) or add --allow-slow")
     prof = debye_intensity(atoms, q, b_iso=b_iso, mode=args.mode, backend=args.backend,
                            partials=args.partials, n_threads=args.threads,
                            allow_overlap=args.allow_overlap, check=False)
