@@ -139,9 +139,18 @@ def named():
     return {k: NAMED[k][0]() for k in ("cdse13-cage-bonded", "cdse33-cage", "cdse34-cage")}
 
 
+@pytest.fixture(scope="module")
+def rebuilt():
+    """The same clusters from the generator in this environment (the named ones are stored)."""
+    from clusterstruct.structures.named import cdse13, cdse33_cage, cdse34_cage
+    return {"cdse13-cage-bonded": cdse13(bonded=True, rebuild=True), "cdse33-cage": cdse33_cage(rebuild=True),
+            "cdse34-cage": cdse34_cage(rebuild=True)}
+
+
+@pytest.mark.parametrize("source", ["stored", "rebuilt"])
 @pytest.mark.parametrize("name, n", [("cdse13-cage-bonded", 13), ("cdse33-cage", 33), ("cdse34-cage", 34)])
-def test_named_core_cages(named, name, n):
-    atoms = named[name]
+def test_named_core_cages(named, rebuilt, source, name, n):
+    atoms = (named if source == "stored" else rebuilt)[name]
     sym = np.array(atoms.get_chemical_symbols())
     assert (sym == "Cd").sum() == n and (sym == "Se").sum() == n
     assert formula_mass(atoms) == pytest.approx(n * (CD + SE), abs=1e-6)
