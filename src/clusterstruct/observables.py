@@ -80,8 +80,14 @@ def _core(atoms):
 
 
 def formula_mass(atoms):
-    """Formula mass [Da]: sum of standard atomic weights of all atoms."""
-    return float(np.sum(atoms.get_masses()))
+    """Formula mass [Da]: sum of standard atomic weights of all atoms.
+
+    The weights are those of :func:`clusterstruct.mass.average_mass` (periodictable's IUPAC
+    table), so a structure's mass and the mass search's average masses come from one table.
+    """
+    from collections import Counter
+    from .mass.envelopes import average_mass
+    return average_mass(Counter(atoms.get_chemical_symbols()))
 
 
 def electron_weights(symbols):

@@ -19,9 +19,6 @@ from .series import TIME_UNITS, SpectraSeries
 #: points is refused: a wrong blank, a transmittance file or a swapped channel, not a spectrum.
 NEGATIVE_OD_SIGMAS, NEGATIVE_OD_ABS, NEGATIVE_OD_FRACTION = 10.0, 0.01, 0.01
 
-#: Track statuses taken as species of the sample (a transient band seen briefly is reported, not linked).
-_SPECIES_STATUSES = ("persists", "appears", "vanishes", "transient")
-
 
 def _f(x):
     return None if x is None or not np.isfinite(x) else float(x)
@@ -302,9 +299,8 @@ def analyse_series(series, *, labels=None, references=None, background="scatter"
         species_peaks = list(gf_record["species_peaks_nm"])
         species_err = [0.0] * len(species_peaks)
     elif tracks:
-        sp = [t for t in tracks if t.status in _SPECIES_STATUSES]
-        species_peaks = [t.position_nm for t in sp]
-        species_err = [float(np.median(t.position_err_nm)) if t.position_err_nm.size else 0.0 for t in sp]
+        species_peaks = [t.position_nm for t in tracks]
+        species_err = [float(np.median(t.position_err_nm)) if t.position_err_nm.size else 0.0 for t in tracks]
     else:
         species_peaks = [p["wavelength_nm"] for p in peaks]
         species_err = [p["err_nm"] for p in peaks]

@@ -83,8 +83,9 @@ def isotopes(element):
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=None)
 def atomic_weight(element):
-    """Standard atomic weight [Da] (IUPAC, from periodictable)."""
+    """Standard atomic weight [Da] (IUPAC, from periodictable); the one table of average masses."""
     import periodictable
     isotopes(element)
     return float(getattr(periodictable, element).mass)
