@@ -359,7 +359,7 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
     definition), n_surface, n_bulk.
     """
     from ..io import formula
-    from ..observables import radii_of_gyration, structure_size
+    from ..observables import formula_mass, radii_of_gyration, structure_size
     from ..scattering.sizes import max_dimension
     from ..units import material_of
 
@@ -373,7 +373,7 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
         "formula": formula(symbols),
         "n_atoms": len(atoms),
         "counts": dict(sorted(Counter(symbols).items())),
-        "mass_Da": float(atoms.get_masses().sum()),
+        "mass_Da": formula_mass(atoms),
     }
     pg = point_group(atoms)
     out["point_group"], out["point_group_order"] = pg["symbol"], pg["order"]
