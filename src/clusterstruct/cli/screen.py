@@ -8,8 +8,11 @@ import signal
 import sys
 import threading
 
+import numpy as np
+
 from . import _common
 from ..errors import ClusterstructError
+from ..screen.table import GROUP_BY
 
 
 SCORE_HELP = """score (lower is better): the weighted mean, over the targets that apply to a candidate
@@ -17,9 +20,24 @@ SCORE_HELP = """score (lower is better): the weighted mean, over the targets tha
   saxs        reduced chi^2 of scale*I_model + background fitted to the curve (scale >= 0)
   absorption  ((predicted peak - target peak) / tolerance_nm)^2  (spec's optics model, shape auto)
   mass        ((formula mass - target mass) / tolerance_Da)^2
+  pdf         (rw_pdf / tolerance)^2, rw_pdf the Rw of the candidate's G(r) refined against the
+              measured PDF (tolerance 0.1 unless the target sets it)
 A target that applies but cannot be evaluated makes the score undefined (shown as '-', with
-the reason); it is never dropped. Candidates are ranked per material when targets name
-materials. Columns: chi2_saxs, dpeak = predicted - target peak [nm], dmass = mass - target [Da]."""
+the reason); it is never dropped.
+
+Ranking: unique successful candidates by score, separately per group (--group-by): material
+(default; candidates of different materials meet different targets), target (the set of targets
+that apply) or none (one ranking). --top counts per group.
+Columns: one per target (its score term; n/a: does not apply, undef: could not be computed), named
+from its kind and value or file (e.g. 'abs 311nm', 'mass 3350', 'saxs curve'), then chi2_saxs,
+rw_pdf, dpeak_nm = predicted - target peak, dmass_Da = mass - target [Da], peak_nm +- the optics
+model's uncertainty, mass_Da, Rg_A, and the full description (wrapped, never cut) with any note.
+--csv writes every record (ranked or not, failed ones with their error) with every scalar column:
+rank_group, rank (0: not ranked), id, status, score, the per-target terms, every numeric and text
+field of the file and one '<target> state' column per target; it reads with pandas.read_csv(path).
+--json gives the same columns for the rows of the table (--top per group; --top 0: all). Profiles
+and structures are not in either: read_results(path, as_frame=True, arrays=True) and
+structure_of(path, row) give them."""
 
 
 def add_parser(sub):
@@ -41,7 +59,9 @@ def add_parser(sub):
     s.add_argument("--worker-timeout", type=float, metavar="SECONDS",
                    help="when every Dask worker is lost, wait this long for workers to return before "
                         "stopping (default: 300 for a local cluster, indefinitely with --scheduler/--jobqueue)")
-    s.add_argument("--top", type=int, default=20, help="rows of the ranking to print and export (0: all)")
+    s.add_argument("--top", type=int, default=20, help="rows per group of the ranking to print and export (0: all)")
+    s.add_argument("--group-by", choices=GROUP_BY, default="material",
+                   help="rank per core material (default), per set of applicable targets, or all together")
     s.add_argument("--max-candidates", type=int, default=None,
                    help="refuse a spec describing more candidates than this (default 10,000,000); counted "
                         "before any work")
@@ -53,9 +73,12 @@ def add_parser(sub):
                        description="Read a results file: ranking, counts, export of the top structures.",
                        epilog=SCORE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("results")
-    r.add_argument("--top", type=int, default=20)
+    r.add_argument("--top", type=int, default=20, help="rows per group (0: all); also for --json and --export")
+    r.add_argument("--group-by", choices=GROUP_BY, default="material",
+                   help="rank per core material (default), per set of applicable targets, or all together")
     r.add_argument("--export", help="folder for the top structures as extxyz")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--csv", metavar="FILE", help="every record with every scalar column as CSV ('-': stdout)")
+    r.add_argument("--json", action="store_true", help="counts and the table's rows, every column, as JSON")
     r.set_defaults(func=run_results)
     return s
 
@@ -70,23 +93,48 @@ def _options(items):
     return out
 
 
-def _fmt(v, spec):
-    return format(v, spec) if v == v else "-"
+class Table:
+    """The ranking of a results file, grouped, in the columns of clusterstruct.screen.table."""
 
+    def __init__(self, path, group_by="material"):
+        from ..screen import read_results
+        from ..screen.table import rank_groups, record_columns, targets_of
+        self.path = path
+        self.res = read_results(path)
+        self.cols, self.labels, self.state = record_columns(self.res)
+        self.targets = targets_of(self.res["attrs"])
+        self.group_by = group_by
+        self.groups = rank_groups(self.cols, self.state, self.labels, group_by)
 
-def _print_ranking(rows):
-    group = None
-    for r in rows:
-        if r["group"] != group:
-            group = r["group"]
-            print(f"\n== {group} ==" if group != "all" else "")
-            print(f"{'rank':>4} {'id':>6} {'score':>10} {'formula':>14} {'chi2_saxs':>9} {'peak_nm':>8} "
-                  f"{'dpeak':>7} {'mass_Da':>9} {'dmass':>8} {'Rg_A':>6}  description / note")
-        note = f"  [{r['score_note']}]" if r["score_note"] else ""
-        print(f"{r['rank']:>4} {r['id']:>6} {_fmt(r['score'], '10.4g'):>10} {r['formula']:>14} "
-              f"{_fmt(r['chi2_saxs'], '9.3g'):>9} {_fmt(r['peak_nm'], '8.1f'):>8} {_fmt(r['dpeak_nm'], '+7.1f'):>7} "
-              f"{r['mass_Da']:>9.1f} {_fmt(r['dmass_Da'], '+8.1f'):>8} {r['rg_number_A']:>6.2f}  "
-              f"{r['description']}{note}")
+    def text(self, top):
+        import textwrap
+        from ..screen.table import LEGEND, format_table, terminal_width
+        return textwrap.fill(LEGEND, terminal_width()) + "\n" + format_table(self.cols, self.state, self.labels, self.groups, top=top,
+                                            group_by=self.group_by)
+
+    def export_rows(self, top):
+        """Rows for export_top: the table's rows (``top`` per group)."""
+        c = self.cols
+        return [{"row": int(i), "rank": r, "id": int(c["id"][i]), "score": float(c["score"][i]),
+                 "formula": str(c["formula"][i])}
+                for g in self.groups for r, i in enumerate(g.top(top), 1)]
+
+    def json(self, s, top):
+        """The summary ``s`` (less its own top) with the table's rows, every column, NaN as null."""
+        from collections import Counter
+        from ..screen.table import json_groups, json_rows
+        failed = self.cols["status"] != "ok"
+        ids = {}
+        for i in np.flatnonzero(failed):
+            ids.setdefault(str(self.cols["error"][i]), []).append(int(self.cols["id"][i]))
+        errors = [{"error": e, "count": n, "ids": ids[e][:10]}
+                  for e, n in Counter(str(e) for e in self.cols["error"][failed]).most_common()]
+        out = {k: v for k, v in s.items() if k != "top"}
+        out.update({"group_by": self.group_by,
+                    "targets": [dict(t, label=lab) for t, lab in zip(self.targets, self.labels)],
+                    "groups": json_groups(self.groups, self.labels), "top": json_rows(self.cols, self.groups, top),
+                    "errors": errors})
+        return _common.finite_or_none(out)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -143,7 +191,7 @@ def run_screen_cmd(args):
     if main_thread:
         signals.install()
     try:
-        ranking = run_screen(spec, args.output, workers=args.workers, scheduler=args.scheduler,
+        run_screen(spec, args.output, workers=args.workers, scheduler=args.scheduler,
                              jobqueue=args.jobqueue, jobqueue_options=_options(args.jobqueue_option),
                              resume=args.resume, top=args.top, progress=not args.no_progress and not args.json,
                              worker_timeout=args.worker_timeout, stop=lambda: signals.received is not None)
@@ -160,16 +208,16 @@ def run_screen_cmd(args):
     finally:
         if main_thread:
             signals.restore()
-    s = summary(args.output, top=args.top)
+    s = summary(args.output, top=1)
+    table = Table(args.output, args.group_by)
     if args.json:
-        _common.print_json(s)
+        _common.print_json(table.json(s, args.top))
     else:
         print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates) in {args.output}")
-        _print_ranking(ranking)
+        print(table.text(args.top))
     if s["n_records"] and s["n_failed"] == s["n_records"]:
         from collections import Counter
-        from ..screen import read_results
-        errors = Counter(str(e) for e in read_results(args.output)["error"])
+        errors = Counter(str(e) for e in table.res["error"])
         common = "; ".join(f"{n}x {e}" for e, n in errors.most_common(2))
         print(f"clusterstruct screen: error: every one of the {s['n_records']} candidates failed ({common}); "
               f"the records, with their reasons, are in {args.output}", file=sys.stderr)
@@ -195,22 +243,29 @@ def _check_top(top):
 
 
 def run_results(args):
-    from ..screen import rank, summary
+    from ..screen import summary
     _check_top(args.top)
     from ..screen.run import export_top
-    s = summary(args.results, top=args.top)
-    rows = rank(args.results, top=args.top)
+    from ..screen.table import write_csv
+    if args.csv == "-" and args.json:
+        raise ClusterstructError("--csv - and --json both write to stdout; give --csv a file name")
+    s = summary(args.results, top=1)
+    table = Table(args.results, args.group_by)
     if args.export:
-        export_top(args.results, rows, args.export)
+        export_top(args.results, table.export_rows(args.top), args.export)
     note = _unfinished_line(s, args.results)
+    if args.csv:
+        write_csv(args.csv, table.cols, table.groups)
     if args.json:
-        _common.print_json(s)
-        if note:
-            print(f"clusterstruct results: note: {note}", file=sys.stderr)
-    else:
+        _common.print_json(table.json(s, args.top))
+    elif args.csv != "-":
         if note:
             print(f"NOTE: {note}")
         print(f"{s['n_records']} records ({s['n_failed']} failed, {s['n_duplicates']} duplicates); "
               f"ids sha256 {s['ids_sha256'][:16]}")
-        _print_ranking(rows)
+        print(table.text(args.top))
+        if args.csv:
+            print(f"\nwrote {s['n_records']} records with {len(table.cols) + 2} columns to {args.csv}")
+    if note and (args.json or args.csv == "-"):
+        print(f"clusterstruct results: note: {note}", file=sys.stderr)
     return 0

@@ -19,7 +19,9 @@ Layout of the merged file (rows sorted by candidate id)
                             dmax_A, n_atoms, duplicate_of (-1 if unique, else the lowest
                             id with the same geometry key), formula, description, error,
                             geometry_key, group (material the targets were chosen by),
-                            score_note (why a score is undefined, scale held at 0, ...)
+                            score_note (why a score is undefined, scale held at 0, ...),
+                            and any further per-record number or text a target kind sets
+                            (float64 with NaN where absent, or text), e.g. rw_pdf
 ``/records/terms``          (n, n_targets) each target's score term (NaN: not applicable
                             or undefined); ``/records/term_state`` says which
                             (0 not applicable, 1 computed, 2 undefined)
@@ -237,6 +239,32 @@ def _temp_re(name_re, ext_re):
 SCALARS = ["score", "chi2_saxs", "peak_nm", "peak_unc_nm", "dpeak_nm", "mass_Da", "dmass_Da", "rg_number_A",
            "rg_electron_A", "dmax_A"]
 STRINGS = ["formula", "description", "error", "geometry_key", "group", "score_note"]
+#: record keys with a fixed place in the layout; any other scalar key a worker sets (a
+#: number or a string, e.g. the fields of a new target kind) is stored as its own
+#: ``/records/<key>`` dataset (float64, NaN where a record lacks it; or text)
+_FIXED = {"id", "status", "n_atoms", "duplicate_of", "terms", "term_state", "profile", "positions", "numbers",
+          *SCALARS, *STRINGS}
+
+
+def _extra_fields(recs):
+    """{key: "number" | "text"} of the records' scalar keys beyond the fixed layout."""
+    kinds = {}
+    for r in recs:
+        for k, v in r.items():
+            if k in _FIXED or k.startswith("_"):
+                continue
+            if v is None:  # missing in this record: NaN or ""
+                continue
+            if isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
+                kind = "number"
+            elif isinstance(v, str):
+                kind = "text"
+            else:
+                kind = "other"
+            if kind == "other" or kinds.setdefault(k, kind) != kind or "/" in k:
+                raise ClusterstructError(f"record field {k!r}: expected a number or a text in every record "
+                                         f"(got {type(v).__name__}); the results store keeps per-record scalars")
+    return kinds
 
 
 class ShardStore:
@@ -393,7 +421,8 @@ class ShardStore:
         def fill(fh):
             fh.create_dataset("q", data=spec["q"])
             _write_records(fh, recs, len(spec["q"]), compress=True)
-            fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]])
+            fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]],
+                                             default=_json_value)
             fh.attrs.update({"spec": spec["_text"], "spec_sha256": spec["_sha256"], "version": __version__,
                              "batch_size": spec["batch_size"], "n_records": len(recs),
                              "n_failed": sum(r["status"] != "ok" for r in recs), "q_unit": "1/A"})
@@ -404,6 +433,11 @@ class ShardStore:
 
         self._write(self.out, _h5_image(fill), "merge the results")
         return len(recs)
+
+
+def _json_value(v):
+    """JSON form of a target value json cannot take as is (numpy numbers and arrays, paths)."""
+    return v.tolist() if hasattr(v, "tolist") else str(v)
 
 
 def _write_records(fh, recs, n_q, *, compress):
@@ -420,6 +454,11 @@ def _write_records(fh, recs, n_q, *, compress):
     sdt = h5py.string_dtype()
     for k in STRINGS:
         g.create_dataset(k, data=np.array([r.get(k, "") or "" for r in recs], dtype=object), dtype=sdt)
+    for k, kind in _extra_fields(recs).items():
+        if kind == "number":
+            g.create_dataset(k, data=np.array([r.get(k, np.nan) for r in recs], np.float64))
+        else:
+            g.create_dataset(k, data=np.array([r.get(k, "") or "" for r in recs], dtype=object), dtype=sdt)
     n_t = max((len(r["terms"]) for r in recs if r.get("terms") is not None), default=0)
     terms = np.full((n, n_t), np.nan, np.float64)
     state = np.zeros((n, n_t), np.int8)
@@ -452,24 +491,65 @@ def _read_records(fh):
     prof = fh["profiles"][()]
     pos = fh["structures/positions"][()]
     num = fh["structures/numbers"][()]
+    extra = [k for k in cols if k not in _FIXED and cols[k].ndim == 1]
     out = []
     for i in range(len(cols["id"])):
         r = {"id": int(cols["id"][i]), "status": "ok" if cols["status"][i] == 1 else "failed",
              "n_atoms": int(cols["n_atoms"][i]), "profile": prof[i], "positions": pos[i], "numbers": num[i]}
         for k in SCALARS:
-            r[k] = float(cols[k][i])
+            r[k] = float(cols[k][i]) if k in cols else np.nan
         if "terms" in cols and cols["terms"].shape[1]:
             r["terms"], r["term_state"] = cols["terms"][i], cols["term_state"][i]
         for k in STRINGS:
-            v = cols[k][i]
+            v = cols[k][i] if k in cols else ""
             r[k] = v.decode() if isinstance(v, bytes) else str(v)
+        for k in extra:
+            v = cols[k][i]
+            r[k] = v.decode() if isinstance(v, bytes) else str(v) if cols[k].dtype.kind == "O" else float(v)
         out.append(r)
     return out
 
 
-def read_results(path):
-    """The merged results file as a dict of numpy arrays (records/*, profiles, q) plus attrs."""
+def read_results(path, *, as_frame=False, arrays=False):
+    """A screening results file, as a dict of numpy arrays or as a pandas DataFrame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Results file written by ``clusterstruct screen``.
+    as_frame : bool
+        False (default): a dict with one numpy array per ``/records`` field (length n, one
+        entry per candidate, rows sorted by id), ``terms`` and ``term_state`` (n, n_targets),
+        ``profiles`` (n, n_q) I(q) [electrons^2 per cluster], ``q`` (n_q,) [1/A] and
+        ``attrs`` (the file's attributes).  This dict is not a table: the 2-D arrays and
+        ``q``/``attrs`` have other lengths, so ``pandas.DataFrame(dict)`` refuses it; use
+        ``as_frame=True`` for a table.
+        True: a ``pandas.DataFrame`` with one row per record (index = row of the file, as
+        :func:`structure_of` takes it) and the columns of
+        :mod:`clusterstruct.screen.table`: id, status ("ok"/"failed"), score, one column
+        per target (its score term, named like ``abs 311nm``), the numeric fields, the text
+        fields and one ``<target> state`` column per target.  ``df.attrs`` holds
+        ``targets`` (the stored spec targets), ``labels`` (their column names), ``q``
+        [1/A] and the file's attributes.  Needs pandas (``pip install
+        "clusterstruct[frame]"``).
+    arrays : bool
+        With ``as_frame``: also the object columns ``profile`` (n_q float32 I(q) on
+        ``df.attrs["q"]``), ``positions`` ((n_atoms, 3) [A]) and ``numbers`` (atomic
+        numbers).  Default False: those are left out (faster; scalar columns only).
+
+    Files of earlier versions read too: fields they lack are filled (NaN, "", no
+    per-target terms).
+    """
     import h5py
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ClusterstructError(f"{path}: read_results(as_frame=True) needs pandas; install it with "
+                                     'pip install "clusterstruct[frame]"') from None
+    elif arrays:
+        raise ClusterstructError(f"{path}: read_results(arrays=True) is an option of as_frame=True (the dict "
+                                 "has the profiles already; structures come from structure_of)")
     if not os.path.exists(path):
         shards = os.fspath(path) + ".shards"
         if os.path.isdir(shards):
@@ -484,14 +564,46 @@ def read_results(path):
                 raise ClusterstructError(f"{path}: not a clusterstruct screening results file (no /records "
                                          "group); results files come from 'clusterstruct screen'")
             out = {k: fh["records"][k][()] for k in fh["records"]}
-            for k in STRINGS:
-                out[k] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in out[k]], dtype=object)
+            n = len(out["id"])
+            for k in list(out):
+                if out[k].dtype.kind in "OS":
+                    out[k] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in out[k]], dtype=object)
+            _fill_missing(out, n)
             out["profiles"] = fh["profiles"][()]
             out["q"] = fh["q"][()]
             out["attrs"] = dict(fh.attrs)
-            return out
+            if arrays:
+                pos = fh["structures/positions"][()]
+                num = fh["structures/numbers"][()]
     except OSError as exc:
         raise ClusterstructError(f"{path}: cannot open as HDF5 ({exc})") from None
+    if not as_frame:
+        return out
+    from .table import record_columns, targets_of
+    cols, labels, _ = record_columns(out)
+    if arrays:
+        cols["profile"] = list(out["profiles"])
+        cols["positions"] = [np.asarray(p, np.float64).reshape(-1, 3) for p in pos]
+        cols["numbers"] = list(num)
+    df = pd.DataFrame(cols)
+    df.attrs.update({k: (v.decode() if isinstance(v, bytes) else v.item() if isinstance(v, np.generic) else v)
+                     for k, v in out["attrs"].items()})
+    df.attrs.update({"targets": targets_of(out["attrs"]), "labels": labels, "q": out["q"], "q_unit": "1/A",
+                     "path": os.path.abspath(os.fspath(path))})
+    return df
+
+
+def _fill_missing(out, n):
+    """Fields that files of earlier versions lack: NaN, "" (group: "all"), no terms."""
+    for k in SCALARS:
+        out.setdefault(k, np.full(n, np.nan))
+    for k in STRINGS:
+        out.setdefault(k, np.array(["all" if k == "group" else ""] * n, dtype=object))
+    out.setdefault("n_atoms", np.zeros(n, np.int32))
+    out.setdefault("duplicate_of", np.full(n, -1, np.int64))
+    if "terms" not in out:
+        out["terms"] = np.zeros((n, 0))
+        out["term_state"] = np.zeros((n, 0), np.int8)
 
 
 def structure_of(path, index):
