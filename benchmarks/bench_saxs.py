@@ -63,8 +63,17 @@ def ours(atoms, mode, backend, threads, q=Q):
 
 
 def exact_sum(atoms, q):
-    """The exact float64 Debye sum at ``q`` (all pairs; clusterstruct's exact kernel, 2 threads)."""
-    return ours(atoms, "exact", "cython", 2, np.asarray(q, dtype=np.float64))
+    """The exact float64 Debye sum at ``q`` (all pairs; clusterstruct's exact kernel, 2 threads).
+
+    The direct route (one sine per pair and q), not the uniform-q recurrence the default
+    mode uses, so that the reference does not share the method it checks.
+    """
+    saved = _engine.USE_RECURRENCE
+    _engine.USE_RECURRENCE = False
+    try:
+        return ours(atoms, "exact", "cython", 2, np.asarray(q, dtype=np.float64))
+    finally:
+        _engine.USE_RECURRENCE = saved
 
 
 def debyecalculator(atoms, threads):
@@ -141,7 +150,9 @@ def main():
     peers = () if args.no_peer else ("debyecalculator", "torch")
     for line in header_lines(peers):
         print(line)
-    print(f"# clusterstruct SAXS benchmark; auto rule: histogram when pairs > {_engine.PAIRS_PER_BIN} x bins, "
+    print(f"# clusterstruct SAXS benchmark; auto rule (uniform q): cost model of _engine.auto_mode "
+          f"(ns: rot {_engine.COST_ROT}, dot {_engine.COST_DOT}, pair {_engine.COST_PAIR}, "
+          f"dist {_engine.COST_DIST}; benchmarks/cost_model.py), "
           f"nq={len(Q)}, q {Q[0]}..{Q[-1]} 1/A; errors: max_q |I/I_exact - 1|, I_exact = exact float64 sum "
           f"at each code's own q values")
     hdr = (f"{'N':>6} {'kind':>8} {'method':<32} {'time_s':>9} {'spread':>7} {'Gpairq/s':>9} {'x_DC':>7} "

@@ -12,7 +12,11 @@ and G(r) = (2/pi) int_{Qmin}^{Qmax} F(Q) sin(Q r) dQ * exp(-(Qdamp r)^2 / 2)  [A
 evaluated as a sum on a uniform Q grid (default step pi / (2 (Dmax + 5 A)), at most
 0.05 A^-1).  These are diffpy.srreal's DebyePDFCalculator conventions: our F(Q) equals its
 output to 1e-8 and G(r) to < 1e-3 of max |G| on its Q grid (tests/pdf).  The pair sums
-run through the cubic-Lagrange histogram of the SAXS engine (dr = 0.06/Qmax).
+run through the cubic-Lagrange histogram of the SAXS engine (dr = 0.06/Qmax) and the
+uniform-Q recurrence of its kernels.  With delta1 = delta2 = Qbroad = 0 each pair type's
+damping exp(-Q^2 (U_a + U_b)/2) depends on Q alone and multiplies undamped sums that are
+kept across calls with the same Q grid, zoom and psize; the sine transform of a uniform
+r grid uses the same recurrence, then a kept matrix once the grids repeat.
 
 Partial PDFs: the same expression restricted to one species pair (i in a, j in b and the
 reverse); they sum to the total.
@@ -163,15 +167,27 @@ class DebyePDF:
         check_arrays(atoms.positions, self.symbols, source="structure", allow_overlap=True, min_distance=0)
         self.backend, self.n_threads = backend, n_threads
         self.form_factors = form_factors
+        self.dmax = _engine.max_distance(atoms.positions, backend=backend)
         self.ph = _engine.pair_histogram(atoms.positions, self.symbols, dr=float(dr_qmax) / float(qmax),
-                                         backend=backend, n_threads=n_threads)
+                                         backend=backend, n_threads=n_threads, dmax=self.dmax)
         self.n = len(self.symbols)
         self.elements = list(self.ph.counts)
         self.r_nodes = (np.arange(self.ph.hist.shape[1]) - 1) * self.ph.dr
-        self.dmax = _engine.max_distance(atoms.positions, backend=backend)
-        self.nearest = _engine.nearest_distance(atoms.positions, backend=backend)
+        self._positions = np.array(atoms.positions, dtype=float)
+        self.nearest = None  # computed on first use (a neighbour pass)
         sd = source_diameter if source_diameter is not None else atoms.info.get("envelope_source_diameter_A")
         self.source_diameter = float(sd) if sd is not None else None
+
+    @property
+    def nearest(self):
+        """Smallest interatomic distance [A]; one neighbour pass, on first use."""
+        if self._nearest is None:
+            self._nearest = _engine.nearest_distance(self._positions, backend=self.backend)
+        return self._nearest
+
+    @nearest.setter
+    def nearest(self, value):
+        self._nearest = value
 
     @classmethod
     def averaged(cls, structures, qmax, **kwargs):
@@ -235,19 +251,69 @@ class DebyePDF:
         q = np.asarray(q, float)
         u = _uiso_per_element(uiso, self.elements)
         sig2 = self._sig2(u, delta1, delta2, qbroad, zoom)
-        hist = None
-        if psize is not None:
-            m, w = self._envelope(float(psize), zoom)
-            hist, sig2 = self.ph.hist[:, :m] * w[None, :], sig2[:, :m]
-        sums = _engine.histogram_sums(self.ph, q, sig2=sig2, zoom=zoom, hist=hist,
-                                      backend=self.backend, n_threads=self.n_threads)
-        f = self._f(q)
-        norm = sum(self.ph.counts[el] * f[el] for el in self.elements) ** 2 / self.n
+        sums = self._pair_sums(q, sig2, zoom, psize)
+        f, norm = self._weights(q)
         parts = {}
         for t, (a, b) in enumerate(self.ph.pairs):
             parts[f"{a}-{b}"] = q * 2.0 * f[a] * f[b] * sums[t] / norm
         total = np.sum(list(parts.values()), axis=0)
         return (total, parts) if partials else total
+
+    def _pair_sums(self, q, sig2, zoom, psize):
+        """sum_m h[t, m] sinc(Q zoom r_m) exp(-Q^2 sig2[t, m] / 2) per species pair t.
+
+        When each pair's sig2 is one number (delta1 = delta2 = Qbroad = 0: Uiso only) the
+        damping exp(-Q^2 (U_a + U_b) / 2) is a function of Q alone and multiplies the
+        undamped sums, which are kept for the last (Q grid, zoom, psize): a fit varying
+        only Uiso, scale or Qdamp transforms the histogram once.
+        """
+        hist = None
+        if psize is not None:
+            m, w = self._envelope(float(psize), zoom)
+            hist, sig2 = self.ph.hist[:, :m] * w[None, :], sig2[:, :m]
+        if sig2.shape[1] == 0 or not np.all(sig2 == sig2[:, :1]):
+            return _engine.histogram_sums(self.ph, q, sig2=sig2, zoom=zoom, hist=hist,
+                                          backend=self.backend, n_threads=self.n_threads)
+        key = (float(zoom), None if psize is None else float(psize), q.shape, q.tobytes())
+        cached = getattr(self, "_undamped", None)
+        if cached is None or cached[0] != key or cached[1] is not self.ph.hist:
+            sums = _engine.histogram_sums(self.ph, q, zoom=zoom, hist=hist, backend=self.backend,
+                                          n_threads=self.n_threads)
+            self._undamped = cached = (key, self.ph.hist, sums)
+        return cached[2] * np.exp(-0.5 * sig2[:, :1] * q[None, :] ** 2)
+
+    def _weights(self, q):
+        """Form factors f_el(Q) and the normalisation N <f>^2 on ``q``; the last grid's are kept."""
+        key = (q.shape, q.tobytes(), self.form_factors, tuple(self.elements))
+        cached = getattr(self, "_fq_weights", None)
+        if cached is None or cached[0] != key or cached[1] is not self.ph.counts:
+            f = self._f(q)
+            norm = sum(self.ph.counts[el] * f[el] for el in self.elements) ** 2 / self.n
+            self._fq_weights = cached = (key, self.ph.counts, f, norm)
+        return cached[2], cached[3]
+
+    def _sine_transform(self, rows, r, q, qstep, qdamp):
+        """(2/pi) dQ sum_k rows[i, k] sin(Q_k r) exp(-(Qdamp r)^2/2) for each row, on ``r``.
+
+        The first call for a (r, Q, Qdamp) uses the compiled recurrence when r is uniform
+        (O(nr nQ) multiply-adds, no sines); a second call with the same grids builds and
+        keeps the matrix of :meth:`_transform` (a fit's later calls are one product).
+        """
+        key = (r.shape, hash(r.tobytes()), q.shape, float(q[0]) if len(q) else 0.0, qstep, float(qdamp))
+        k = _engine.kernels(self.backend)
+        if (getattr(self, "_tkey", None) != key and getattr(self, "_tseen", None) != key
+                and k is not _engine._numpy_kernels and len(q) and _engine.uniform_q(r, allow_zero=True)):
+            self._tseen = key
+            rows = np.ascontiguousarray(rows, dtype=float)
+            out = np.zeros((rows.shape[0], len(r)))
+            k.sin_sums_uniform(rows, np.ascontiguousarray(q, dtype=float), np.ascontiguousarray(r),
+                               out, None, _engine._threads_for(out.size * len(q), self._threads()))
+            return out * ((2.0 / np.pi) * qstep * np.exp(-(qdamp * r) ** 2 / 2))[None, :]
+        return rows @ self._transform(r, q, qstep, qdamp).T
+
+    def _threads(self):
+        from .._threads import resolve_threads
+        return resolve_threads(self.n_threads)
 
     def _transform(self, r, q, qstep, qdamp):
         """Sine-transform matrix (2/pi) dQ sin(Q r) exp(-(Qdamp r)^2/2); the last one is kept (fits reuse it)."""
@@ -272,9 +338,11 @@ class DebyePDF:
         q = q[(q >= qmin) & (q <= qmax + 1e-12) & (q > 0)]
         fq, parts = self.fq(q, uiso=uiso, delta1=delta1, delta2=delta2, qbroad=qbroad, zoom=zoom,
                             psize=psize, partials=True)
-        kernel = self._transform(r, q, qstep, qdamp)
-        g = kernel @ fq
-        gp = {k: kernel @ v for k, v in parts.items()} if partials else None
+        names = list(parts) if partials else []
+        rows = np.vstack([fq] + [parts[n] for n in names])
+        grows = self._sine_transform(rows, r, q, qstep, qdamp)
+        g = grows[0]
+        gp = {n: grows[i + 1] for i, n in enumerate(names)} if partials else None
         meta = {"route": "debye", "qmin": qmin, "qmax": qmax, "qdamp": qdamp, "qbroad": qbroad,
                 "qstep": qstep, "uiso_A2": _uiso_per_element(uiso, self.elements), "delta1": delta1,
                 "delta2": delta2, "zoom": zoom, "psize_A": psize, "form_factors": self.form_factors,
@@ -309,7 +377,14 @@ def compute_pdf(atoms, r=None, *, qmin=1.0, qmax=20.0, qdamp=0.0, qbroad=0.0, de
     Returns
     -------
     PairDistribution
+
+    See Also
+    --------
+    clusterstruct.units.uiso_from_b : Uiso = B / (8 pi^2), for ``uiso`` from a SAXS B.
+    clusterstruct.io.as_atoms : ``atoms`` may also be a file path or a pymatgen Molecule.
     """
+    from ..io import as_atoms
+    atoms = as_atoms(atoms)
     eng = DebyePDF(atoms, qmax, backend=backend, form_factors=form_factors)
     if r is None:
         r = np.arange(0.01, eng.dmax + 5.0, 0.01)

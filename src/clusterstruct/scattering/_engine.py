@@ -33,8 +33,9 @@ try:
 except ImportError:  # extension not built: the NumPy twin still works
     _cython_kernels = None
 
-#: ``mode="auto"`` uses the histogram when the number of pairs exceeds this many
-#: times the number of histogram bins (Dmax/dr).  The exact sum costs ~N^2/2 x nq
+#: On non-uniform q grids (the direct route), ``mode="auto"`` uses the histogram when the
+#: number of pairs exceeds this many times the number of histogram bins (Dmax/dr); uniform
+#: grids use the cost model of :func:`auto_mode`.  The exact sum costs ~N^2/2 x nq
 #: sines, the histogram ~(Dmax/dr) x nq sines plus a cheap pass over the pairs;
 #: benchmarks/bench_saxs.py (2 cores, 500 q to 2.5 1/A, dr = 0.004 A) put the
 #: crossover at 1.4 pairs per bin (exact 6.1 ms vs histogram 8.4 ms at 87 atoms,
@@ -51,6 +52,46 @@ DR_MAX = 0.025
 
 #: Upper bound on the memory of the per-block histograms [bytes].
 _HIST_MEMORY = 64 * 2 ** 20
+
+#: Uniform q grids (q_k = q_0 + k dq within ``UNIFORM_RTOL`` x max|q|) use the
+#: angle-addition recurrence of the kernels' ``sin_sums_uniform`` (one sincos per node
+#: per block of ``RESEED`` q values instead of one sine per node and q).  The phase
+#: error a grid deviation causes is <= UNIFORM_RTOL q_max r_max; with 1e-13 it stays
+#: below 1e-11 rad for q r up to 100.  Non-uniform grids take the direct route.
+UNIFORM_RTOL = 1e-13
+
+#: Set False to force the direct (one sine per node and q) route everywhere: the
+#: reference the benchmarks and tests compare the recurrence with.
+USE_RECURRENCE = True
+
+#: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
+#: single-threaded by ``benchmarks/cost_model.py`` (2-core Xeon, AVX2 clone, medians;
+#: measured 0.77, 0.11-0.15, 4.7 and 1.05-1.1 on a loaded machine, rounded up):
+#: COST_ROT per node and q (one angle-addition step), COST_DOT per node, q and species
+#: pair (one multiply-add), COST_PAIR per pair of the histogram pass (distance and
+#: 4-node cubic spread), COST_DIST per pair of the distance pass of the exact route.
+#: exact: n_pairs (COST_DIST + nq (COST_ROT + COST_DOT));
+#: histogram: n_pairs COST_PAIR + n_nodes nq (COST_ROT + n_species_pairs COST_DOT).
+COST_ROT = 0.8
+COST_DOT = 0.2
+COST_PAIR = 5.0
+COST_DIST = 1.1
+
+#: The exact route by recurrence holds all distances in memory: above this many pairs
+#: (16 MB per array) the tiled direct sum is used instead.
+EXACT_RECURRENCE_MAX_PAIRS = 2_000_000
+
+#: Below these amounts of work a kernel runs on one thread: node x q x (1 + species
+#: pairs) steps of the transform, and pairs of the histogram pass.  The 1- vs 2-thread
+#: table of ``benchmarks/cost_model.py``: on two idle cores (transform, T = 3, first call
+#: after 30 ms idle) 1 thread 0.31 / 1.24 / 5.5 ms and 2 threads 0.23-0.26 / 0.82-0.93 /
+#: 3.1-3.4 ms at 1e6 / 4e6 / 1.6e7 steps (0.3 ns per step); with another process on the
+#: second core every 2-thread call instead waits ~5-10 ms for a time slice.  Threads start
+#: where they save at least ~0.4 ms on idle cores (4e6 steps, ~1.2 ms on one thread), and
+#: the histogram pass where 2 threads (16 row blocks) first beat one (one block): 1.19 vs
+#: 0.92 ms at 2.4e5 pairs, 0.41 vs 0.56 ms at 8e4.
+THREADS_MIN_STEPS = 4_000_000
+THREADS_MIN_PAIRS = 200_000
 
 BACKENDS = ("auto", "cython", "numpy")
 MODES = ("auto", "exact", "histogram")
@@ -124,6 +165,39 @@ def species_pairs(labels):
     return [(labels[a], labels[b]) for a in range(len(labels)) for b in range(a, len(labels))]
 
 
+def uniform_q(q, *, allow_zero=False):
+    """True when ``q`` is a uniform grid (to :data:`UNIFORM_RTOL`), fit for the recurrence.
+
+    Sinc sums divide by q, so a zero in the grid disqualifies it unless ``allow_zero``
+    (plain sine sums, e.g. the r grid of a sine transform).
+    """
+    q = np.asarray(q, dtype=np.float64)
+    n = len(q)
+    if n == 0 or not (allow_zero or np.all(q != 0)):
+        return False
+    if n < 3:
+        return True
+    dq = (q[-1] - q[0]) / (n - 1)
+    dev = np.abs(q - (q[0] + dq * np.arange(n))).max()
+    return bool(dev <= UNIFORM_RTOL * np.abs(q).max())
+
+
+def _threads_for(steps, n_threads):
+    """One thread below :data:`THREADS_MIN_STEPS` node x q steps, else ``n_threads``."""
+    return n_threads if steps >= THREADS_MIN_STEPS else 1
+
+
+def auto_mode(n_pairs, n_nodes, nq, n_species_pairs, uniform):
+    """"exact" or "histogram", whichever the cost model predicts faster (see :data:`COST_ROT`)."""
+    if not uniform:
+        return "histogram" if n_pairs > PAIRS_PER_BIN * n_nodes else "exact"
+    if n_pairs > EXACT_RECURRENCE_MAX_PAIRS:
+        return "histogram"
+    exact = n_pairs * (COST_DIST + nq * (COST_ROT + COST_DOT))
+    hist = n_pairs * COST_PAIR + n_nodes * nq * (COST_ROT + n_species_pairs * COST_DOT)
+    return "histogram" if hist < exact else "exact"
+
+
 def default_dr(q_max):
     """Histogram spacing [A] for a q grid ending at ``q_max`` [1/A]."""
     return min(DR_MAX, DR_QMAX / float(q_max))
@@ -180,19 +254,51 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
         return PairSums(out, pairs, counts, "exact" if mode == "auto" else mode, None)
     if dr is None:
         dr = default_dr(q.max())
+    n_pairs = n * (n - 1) // 2
+    uniform = USE_RECURRENCE and uniform_q(q)
     if mode == "auto":
         if dmax is None:
             dmax = max_distance(pos, backend=backend)
-        n_pairs = n * (n - 1) / 2
-        mode = "histogram" if n_pairs > PAIRS_PER_BIN * (dmax / dr + 5) else "exact"
+        mode = auto_mode(n_pairs, dmax / dr + 5, len(q), len(pairs), uniform)
     if mode == "exact":
-        k.debye_exact(pos, starts, q, out, n_threads)
+        if uniform and n_pairs <= EXACT_RECURRENCE_MAX_PAIRS:
+            _exact_uniform(k, pos, starts, q, out, n_threads)
+        else:
+            k.debye_exact(pos, starts, q, out, n_threads)
         return PairSums(out, pairs, counts, mode, None)
     if dmax is None:
         dmax = max_distance(pos, backend=backend)
-    hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k, n_threads=n_threads)
+    hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k,
+                              n_threads=n_threads if n_pairs >= THREADS_MIN_PAIRS else 1)
     out[:] = _transform(k, hist, dr, q, None, n_threads)
     return PairSums(out, pairs, counts, mode, float(dr))
+
+
+def _exact_uniform(k, pos_sorted, starts, q, out, n_threads):
+    """The exact sum on a uniform q grid: all distances once, then the recurrence over q.
+
+    out[t] += sum_{i<j in t} sin(q r_ij) / (q r_ij) = (1/q) sum (1/r_ij) sin(q r_ij),
+    coincident atoms (r_ij = 0) adding 1 each.
+    """
+    n = len(pos_sorted)
+    flat = np.empty(n * (n - 1) // 2)
+    k.pair_distances(pos_sorted, starts, flat)
+    sizes = np.diff(starts)
+    T = len(sizes)
+    at = t = 0
+    for a in range(T):
+        for b in range(a, T):
+            m = int(sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b])
+            d = flat[at:at + m]
+            at += m
+            pos_d = d[d > 0]
+            if len(pos_d):
+                acc = np.zeros((1, len(q)))
+                k.sin_sums_uniform((1.0 / pos_d)[None, :], np.ascontiguousarray(pos_d), q, acc,
+                                   None, _threads_for(len(pos_d) * len(q), n_threads))
+                out[t] += acc[0] / q
+            out[t] += m - len(pos_d)
+            t += 1
 
 
 def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads):
@@ -205,6 +311,9 @@ def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads
     # summed histogram is identical for any thread count.
     n_blocks = int(np.clip(_HIST_MEMORY // (8 * n_tp * n_bins), 1, 16))
     n_blocks = max(1, min(n_blocks, n_rows))
+    n = int(starts[-1])
+    if n * (n - 1) // 2 < THREADS_MIN_PAIRS:  # run on one thread (pair_sinc_sums): one block
+        n_blocks = 1
     work = np.zeros((n_blocks, n_tp, n_bins))
     kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads)
     return work.sum(axis=0)
@@ -221,31 +330,74 @@ class PairHistogram:
     backend: str
 
 
-def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None):
-    """Build the per-species-pair histogram once, for reuse (PDF fits, many transforms)."""
+def pair_histogram(positions, species, *, dr, backend="auto", n_threads=None, dmax=None):
+    """Build the per-species-pair histogram once, for reuse (PDF fits, many transforms).
+
+    ``dmax`` [A]: the largest interatomic distance, if the caller has it already.
+    """
     pos = np.ascontiguousarray(positions, dtype=np.float64)
     k = kernels(backend)
     n_threads = resolve_threads(n_threads)
     order, labels, starts = species_layout(species)
     pos = np.ascontiguousarray(pos[order])
-    hist = distance_histogram(pos, starts, float(dr), max_distance(pos, backend=backend),
-                              kernel_module=k, n_threads=n_threads)
+    n = len(pos)
+    if dmax is None:
+        dmax = max_distance(pos, backend=backend)
+    hist = distance_histogram(pos, starts, float(dr), float(dmax), kernel_module=k,
+                              n_threads=n_threads if n * (n - 1) // 2 >= THREADS_MIN_PAIRS else 1)
     return PairHistogram(hist, float(dr), species_pairs(labels),
                          {lab: int(starts[i + 1] - starts[i]) for i, lab in enumerate(labels)},
                          "numpy" if k is _numpy_kernels else "cython")
 
 
 def _transform(k, hist, dr, q, sig2, n_threads):
-    """Run the histogram transform of kernel module ``k``; sig2 None for the undamped sum."""
+    """Run the histogram transform of kernel module ``k``; sig2 None for the undamped sum.
+
+    Uniform q grids without q = 0 go through :func:`_transform_uniform` (the
+    recurrence), others through the kernels' ``histogram_sinc`` (one sine per node and q).
+    """
     hist = np.ascontiguousarray(hist, dtype=np.float64)
     out = np.zeros((hist.shape[0], len(q)))
-    scratch = np.empty((n_threads, hist.shape[1]))
     if sig2 is not None:
         sig2 = np.ascontiguousarray(sig2, dtype=np.float64)
         if sig2.size and sig2.shape != hist.shape:
             raise ClusterstructError(f"sig2 has shape {sig2.shape}, the histogram {hist.shape}")
+        if not sig2.size:
+            sig2 = None
+    if hist.shape[1] == 0 or len(q) == 0:
+        return out
+    if USE_RECURRENCE and uniform_q(q):
+        return _transform_uniform(k, hist, float(dr), q, sig2, n_threads)
+    scratch = np.empty((n_threads, hist.shape[1]))
     k.histogram_sinc(hist, float(dr), q, out, scratch, sig2=sig2, n_threads=n_threads)
     return out
+
+
+def _transform_uniform(k, hist, dr, q, sig2, n_threads):
+    """sum_m hist[t, m] sinc(q r_m) [exp(-q^2 sig2[t, m]/2)] on a uniform q grid (no q = 0).
+
+    sinc(q r) = sin(q r) / (q r): the kernel sums w = hist / r against sin(q r) and the
+    result is divided by q; the node at r = 0 (m = 1) adds hist[t, 1] [exp(-q^2 sig2[t, 1]/2)].
+    Nodes empty for every species pair (gaps between the shells of a crystal) are skipped.
+    """
+    r = (np.arange(hist.shape[1], dtype=np.float64) - 1.0) * dr
+    T = hist.shape[0]
+    zero = np.zeros(hist.shape[1], bool)
+    if hist.shape[1] > 1:
+        zero[1] = True
+    keep = np.any(hist != 0, axis=0) & ~zero
+    idx = np.flatnonzero(keep)
+    w = np.ascontiguousarray(hist[:, idx] / r[idx])
+    rr = np.ascontiguousarray(r[idx])
+    s2 = None if sig2 is None else np.ascontiguousarray(sig2[:, idx])
+    acc = np.zeros((T, len(q)))
+    if len(idx):
+        k.sin_sums_uniform(w, rr, q, acc, s2, _threads_for(len(idx) * len(q) * (1 + T), n_threads))
+    acc /= q[None, :]
+    if hist.shape[1] > 1:
+        h0 = hist[:, 1][:, None]
+        acc += h0 if sig2 is None else h0 * np.exp(-0.5 * sig2[:, 1][:, None] * q[None, :] ** 2)
+    return acc
 
 
 def histogram_sums(ph, q, *, sig2=None, zoom=1.0, hist=None, backend="auto", n_threads=None):

@@ -104,6 +104,51 @@ def histogram_sinc(hist, dr, q, out, scratch=None, sig2=None, n_threads=1):
         out[:, q0:q0 + step] = hist @ s.T
 
 
+#: Steps of the uniform-q recurrence between two fresh sincos, as in the kernel.
+RESEED = 32
+
+
+def sin_sums_uniform(w, r, q, out, sig2=None, n_threads=1):
+    """Twin of ``_pairs.sin_sums_uniform``: out[t, k] += sum_m w[t, m] sin(q_k r_m) [exp(-q_k^2 sig2/2)].
+
+    Same algorithm, vectorised over the nodes: q_k = q_0 + k dq (dq from the end points);
+    every :data:`RESEED`-th q seeds sin, cos (and the damping) from its own value, the steps
+    in between use angle addition with cos, sin(dq r_m) and e_{k+1} = e_k g_k,
+    g_{k+1} = g_k exp(-sig2 dq^2).
+    """
+    w = np.asarray(w, dtype=float)
+    r = np.asarray(r, dtype=float)
+    q = np.asarray(q, dtype=float)
+    damped = sig2 is not None and np.size(sig2) > 0
+    if r.shape != (w.shape[1],) or out.shape != (w.shape[0], len(q)):
+        raise ValueError("r must have w's columns and out shape (T, nq)")
+    if damped:
+        sig2 = np.asarray(sig2, dtype=float)
+        if sig2.shape != w.shape:
+            raise ValueError("sig2 must have w's shape")
+    nq = len(q)
+    if w.size == 0 or nq == 0:
+        return
+    dq = (q[-1] - q[0]) / (nq - 1) if nq > 1 else 0.0
+    cd, sd = np.cos(dq * r), np.sin(dq * r)
+    if damped:
+        b = np.exp(-sig2 * dq * dq)
+    for k0 in range(0, nq, RESEED):
+        qs = q[k0]
+        c, s = np.cos(qs * r), np.sin(qs * r)
+        if damped:
+            e = np.exp(-0.5 * sig2 * qs * qs)
+            g = np.exp(-0.5 * sig2 * dq * (2.0 * qs + dq))
+        for k in range(k0, min(nq, k0 + RESEED)):
+            if damped:
+                out[:, k] += (w * e) @ s
+                e = e * g
+                g = g * b
+            else:
+                out[:, k] += w @ s
+            c, s = c * cd - s * sd, s * cd + c * sd
+
+
 def pair_distances(pos, starts, out):
     """Twin of ``_pairs.pair_distances``: r_ij of pairs i<j grouped by species pair, row by row."""
     pos = np.asarray(pos)

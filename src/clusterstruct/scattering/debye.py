@@ -21,12 +21,16 @@ scattering).
 
 Computation
 -----------
-Exact: every pair, O(N^2 nq).  Histogram (chosen by ``mode="auto"`` when it is
-faster, see ``_engine.PAIRS_PER_BIN``): distances spread onto a grid of
+Exact: every pair, O(N^2 nq).  Histogram: distances spread onto a grid of
 spacing dr = 0.015/q_max with cubic Lagrange weights, then O(n_bins nq); the
 error against the exact sum is below 1e-6 relative at every q, minima included
 (bound and measurements in ``cython_ext/_pairs.pyx``; tests in
-``tests/scattering/test_debye.py``).
+``tests/scattering/test_debye.py`` and ``test_kernel_recurrence.py``).  On a
+uniform q grid both sum sin(q r)/r by a recurrence along q (one sincos per
+distance or node per 32 q values, angle addition in between; ~1e-13 relative),
+and ``mode="auto"`` picks the cheaper by the cost model of
+``_engine.auto_mode`` (constants from ``benchmarks/cost_model.py``); other grids
+take one sine per term and the rule ``_engine.PAIRS_PER_BIN``.
 
 Validation
 ----------
@@ -190,10 +194,16 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
 
 def debye_intensity(atoms, q, *, b_iso=None, mode="auto", backend="auto", partials=False,
                     dr=None, n_threads=None, check=True, allow_overlap=False):
-    """Debye SAXS intensity of an ``ase.Atoms`` cluster (periodic cell ignored).
+    """Debye SAXS intensity of a cluster (periodic cell ignored).
 
+    ``atoms`` is an ``ase.Atoms``, a structure file path (``file@index`` for a frame) or a
+    pymatgen Molecule (:func:`clusterstruct.io.as_atoms`).
     See :func:`debye_intensity_arrays` for the parameters and
     the module docstring for the definition and conventions.
+
+    See Also
+    --------
+    clusterstruct.units.b_from_uiso : B = 8 pi^2 Uiso, for ``b_iso`` from a PDF's Uiso.
 
     Examples
     --------
@@ -203,7 +213,8 @@ def debye_intensity(atoms, q, *, b_iso=None, mode="auto", backend="auto", partia
     >>> prof.meta["counts"]
     {'Cd': 56, 'Se': 35}
     """
-    from ..io import formula
+    from ..io import as_atoms, formula
+    atoms = as_atoms(atoms, allow_overlap=allow_overlap)
     prof = debye_intensity_arrays(atoms.positions, atoms.get_chemical_symbols(), q, b_iso=b_iso,
                                   mode=mode, backend=backend, partials=partials, dr=dr,
                                   n_threads=n_threads, check=check, allow_overlap=allow_overlap)
