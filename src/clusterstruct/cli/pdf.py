@@ -14,6 +14,8 @@ def _pdf_options(p, data=False, rmax=20.0):
                    help="Q broadening [1/A]" + (" (held fixed; default from the file header, else 0 with a warning)" if data else ""))
     p.add_argument("--delta2", type=float, default=None if data else 0.0, help="correlated motion [A^2]")
     p.add_argument("--uiso", nargs="+", metavar="El=U", help="Uiso per element [A^2] (default 0.005)")
+    p.add_argument("--b-iso", nargs="+", metavar="El=B", help="or the Debye-Waller B per element [A^2], "
+                   "converted to Uiso = B / (8 pi^2)")
     if data:
         p.add_argument("--rmin", type=float, default=None, help="start of the fit range [A] (default 1.5)")
         p.add_argument("--rmax", type=float, default=None, help=f"end of the fit range [A] (default {rmax:g})")
@@ -47,7 +49,10 @@ def add_parser(sub):
     f.add_argument("data")
     _pdf_options(f, data=True)
     f.add_argument("--refine", nargs="+", default=["scale", "zoom", "uiso", "delta2"],
-                   choices=["scale", "zoom", "uiso", "delta2", "qdamp"])
+                   choices=["scale", "zoom", "uiso", "delta2", "qdamp", "surface_uiso", "strain"],
+                   help="parameters to refine; surface_uiso (one Uiso shared by surface atoms: fewer than 4 "
+                        "neighbours within 1.2 x the shortest distance) and strain (pairs in the outer shell "
+                        "scaled by 1 + strain) add one parameter each")
     f.add_argument("--plot", help="data, fit and difference in one figure")
     f.add_argument("-o", "--output", help=PDF_FIT_OUTPUT_HELP)
     f.set_defaults(func=run_fit)
@@ -68,6 +73,9 @@ def add_parser(sub):
     _pdf_options(z, data=True, rmax=40.0)
     z.add_argument("--sizes", default="10:61:3", metavar="START:STOP:STEP",
                    help="diameters to scan [A] (default 10:61:3)")
+    z.add_argument("--size-distribution", action="store_true",
+                   help="final refinement with a lognormal distribution of diameters (one more parameter, "
+                        "psize_sigma = standard deviation of ln D; D is then the median)")
     z.add_argument("--plot", help="data, fit and difference, and the Rw(D) scan, in one figure")
     z.add_argument("-o", "--output", help="the Rw(D) scan as a table (.csv, .dat, .txt: columns D [A], Rw; "
                                           "refined parameters in the header), or the final fit as "
@@ -81,7 +89,8 @@ PDF_FIT_OUTPUT_HELP = ("fit result: r, Gobs, Gcalc, Gdiff with the refined param
                        "and '##### start data') or .h5 (HDF5, units on every dataset)")
 
 #: Parameter units of PDF fits (uiso_El in A^2).
-_PARAM_UNITS = {"scale": "", "zoom": "", "delta2": "A^2", "qdamp": "1/A", "psize": "A"}
+_PARAM_UNITS = {"scale": "", "zoom": "", "delta2": "A^2", "qdamp": "1/A", "psize": "A", "strain": "",
+                "psize_sigma": "", "uiso_surface": "A^2"}
 
 
 def _fit_file_content(fit, notes, extra_settings=None):
@@ -131,7 +140,7 @@ def _check_pdf_options(args):
     num(args.rmax, "--rmax", minimum=0.0, strict=True, unit="A")
     if args.rmin is not None and args.rmax is not None and args.rmin >= args.rmax:
         raise ClusterstructError(f"--rmax {args.rmax:g} must exceed --rmin {args.rmin:g}")
-    _common.parse_element_values(args.uiso, "--uiso")
+    _common.displacement_option(args, "uiso")
 
 
 #: Largest r grid `pdf` computes (0.001 A over 100 A); finer grids only cost memory.
@@ -151,7 +160,7 @@ def run_pdf(args):
     _common.check_number(args.rstep, "--rstep", minimum=0.0, strict=True, unit="A")
     _common.check_output_extension(args.output, OUTPUT_EXTENSIONS)
     atoms = read_structure(args.structure)
-    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    uiso = _common.displacement_option(args, "uiso")
     with _common.naming(args.structure):
         eng = DebyePDF(atoms, args.qmax)
     rmax = args.rmax or eng.dmax + 5.0
@@ -208,7 +217,7 @@ def run_pdf(args):
 def _start_values(args, elements):
     """Starting values from --uiso (one value or El=U) and --delta2."""
     start = {}
-    uiso = _common.parse_element_values(args.uiso, "--uiso")
+    uiso = _common.displacement_option(args, "uiso")
     if isinstance(uiso, dict):
         start.update({f"uiso_{k}": v for k, v in uiso.items()})
     elif uiso is not None:
@@ -325,7 +334,8 @@ def run_size(args):
         warnings.simplefilter("always", RuntimeWarning)
         res = fit_particle_size(data, args.material, lattice=args.lattice, stacking=stacking, seed=args.seed,
                                 rmin=args.rmin, rmax=args.rmax, qmin=args.qmin, qmax=args.qmax, qdamp=args.qdamp,
-                                qbroad=args.qbroad, sizes=sizes, start=start)
+                                qbroad=args.qbroad, sizes=sizes, start=start,
+                                size_distribution=args.size_distribution)
     fit = res.fit
     if args.plot:
         from ..plotting import plot_pdf_size

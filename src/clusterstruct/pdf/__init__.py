@@ -6,6 +6,7 @@
     radial_distribution(atoms, r)             number-weighted R(r)
     coordination_numbers(atoms, cutoff)
     load_gr(path) -> MeasuredPDF;  fit_pdf(atoms, measured, rmin=, rmax=, ...) -> PDFFit
+    prepare_target(measured, ..., fast=) -> PDFTarget;  target.fit(atoms) -> PDFFit   (many candidates)
     bulk_sphere(material, diameter)           source for the spherical envelope (psize)
     fit_particle_size(measured, material, lattice=, stacking=) -> SizeFit   nanoparticle diameter
 """
@@ -13,8 +14,8 @@
 from .core import (DebyePDF, PairDistribution, bulk_sphere, compute_pdf, coordination_numbers, number_density,
                    radial_distribution, realspace_pdf, sphere_characteristic)
 from .data import MeasuredPDF, load_gr
-from .fit import PDFFit, SizeFit, fit_particle_size, fit_pdf
+from .fit import PDFFit, PDFTarget, SizeFit, fit_particle_size, fit_pdf, prepare_target
 
 __all__ = ["DebyePDF", "PairDistribution", "bulk_sphere", "compute_pdf", "coordination_numbers",
            "number_density", "radial_distribution", "realspace_pdf", "sphere_characteristic", "MeasuredPDF",
-           "load_gr", "PDFFit", "SizeFit", "fit_particle_size", "fit_pdf"]
+           "load_gr", "PDFFit", "PDFTarget", "SizeFit", "fit_particle_size", "fit_pdf", "prepare_target"]

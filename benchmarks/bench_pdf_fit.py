@@ -1,0 +1,64 @@
+"""PDF fits per second against a measured PDF: candidates of 30-150 atoms, one process.
+
+    python benchmarks/bench_pdf_fit.py [--repeat 3] [--full]
+
+Candidates: CdSe tetrahedra and carved zinc-blende spheres from clusterstruct.structures,
+refined (scale, zoom, Uiso per element, delta2) against tests/data/diffpy-cmi/CdSe-clusters.gr
+(1.5-20 A, Qmin 1, Qmax 20, Qdamp 0.06) with the first-pass target (``prepare_target(...,
+fast=True)``), and with ``--full`` also the full refinement.  Prints per fit: atoms, ms,
+model evaluations, Rw; then fits per second.  Single-threaded (OMP_NUM_THREADS=1 is set).
+"""
+
+import argparse
+import os
+import time
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "tests", "data", "diffpy-cmi", "CdSe-clusters.gr")
+
+
+def candidates():
+    from clusterstruct.structures import carve_sphere, tetrahedron
+    out = [(f"tetrahedron {n}", tetrahedron("CdSe", n)) for n in (4, 5, 6, 7)]
+    out += [(f"zb sphere r={r}", carve_sphere("CdSe", r, lattice="zincblende")) for r in (6.0, 7.0, 8.0)]
+    rng = np.random.default_rng(0)
+    rattled = tetrahedron("CdSe", 6)
+    rattled.positions += rng.normal(0, 0.05, rattled.positions.shape)
+    out.append(("tetrahedron 6 rattled 0.05 A", rattled))
+    return [(k, a) for k, a in out if 30 <= len(a) <= 150]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--full", action="store_true", help="also time the full refinement")
+    args = ap.parse_args()
+    from clusterstruct.pdf import load_gr, prepare_target
+    warnings.simplefilter("ignore")
+    data = load_gr(DATA)
+    modes = [("fast", True)] + ([("full", False)] if args.full else [])
+    for label, fast in modes:
+        target = prepare_target(data, qmin=1.0, qmax=20.0, qdamp=0.06, fast=fast)
+        total, n = 0.0, 0
+        print(f"{label}: candidate, atoms, ms per fit (best of {args.repeat}), model evaluations, Rw")
+        for name, atoms in candidates():
+            target.fit(atoms)          # warm the target's caches
+            times = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                fit = target.fit(atoms)
+                times.append(time.perf_counter() - t0)
+            best = min(times)
+            total += best
+            n += 1
+            print(f"  {name:30s} {len(atoms):4d} {best * 1e3:8.1f} {fit.meta['nfev']:4d} {fit.rw:.4f}")
+        print(f"{label}: {n / total:.1f} fits per second (1 process)")
+
+
+if __name__ == "__main__":
+    main()
