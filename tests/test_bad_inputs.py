@@ -256,6 +256,13 @@ CASES = [
     ("pdf-size-material", ["pdf-size", GR, "--material", "Unobtainium"], {}, "Unobtainium", 2),
     ("pdf-size-qmax-zero", ["pdf-size", "d.gr", "--material", "CdSe", "--qmax", "0"], {"d.gr": GR_TEXT},
      "--qmax", 2),
+    # ---- mine
+    ("mine-data-missing", ["mine", "nofile.gr", "--candidates", "s.toml"], {"s.toml": SPEC_OK}, "nofile.gr", 2),
+    ("mine-spec-missing", ["mine", GR, "--candidates", "nospec.toml"], {}, "nospec.toml", 2),
+    ("mine-data-text", ["mine", "d.gr", "--candidates", "s.toml"], {"d.gr": "not a pdf\n", "s.toml": SPEC_OK},
+     "d.gr", 2),
+    ("mine-qmax-absurd", ["mine", GR, "--candidates", "s.toml", "--qmax", "1000"], {"s.toml": SPEC_OK}, "qmax", 2),
+    ("mine-top-zero", ["mine", GR, "--candidates", "s.toml", "--top", "0"], {"s.toml": SPEC_OK}, "--top", 2),
     # ---- screen / results
     ("screen-spec-missing", ["screen", "nofile.toml", "-o", "r.h5"], {}, "nofile.toml", 2),
     ("screen-spec-non-utf8", ["screen", "s.toml", "-o", "r.h5"], {"s.toml": "name = \"caf\xe9\"\n".encode("latin-1")},

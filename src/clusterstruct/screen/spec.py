@@ -3,14 +3,39 @@
 A spec has four parts (see ``examples/screen_msc.toml``)::
 
     [screen]        seed, batch_size
-    [[candidates]]  generator blocks: kind = "tetrahedron" | "sphere" | "composition" | "named"
-                    with lists or {min, max, step} ranges for their parameters, plus optional
-                    rattle = {sigma = 0.05, copies = 2}, ligands = {x = "acetate", l = "methylamine"},
-                    alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"}
+    [[candidates]]  generator blocks: kind = "tetrahedron" | "sphere" | "polyhedron" |
+                    "composition" | "named" with lists or {min, max, step} ranges for their
+                    parameters, plus optional rattle = {sigma = 0.05, copies = 2},
+                    ligands = {x = "acetate", l = "methylamine", heads = false},
+                    alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"},
+                    label = "family name"
     [compute]       saxs = {q_min, q_max, n_q, q_unit}, optics = {model}
     [[targets]]     kind = "saxs" (file, q_unit, weight) | "absorption" (peak_nm, tolerance_nm,
                     material) | "mass" (mass_Da, tolerance_Da, material; optional ion, charge,
-                    ligands = {oleate = 34}: envelope-aware, see clusterstruct.screen.work)
+                    ligands = {oleate = 34}: envelope-aware, see clusterstruct.screen.work) |
+                    "pdf" (file, qmin, qmax, qdamp; optional qbroad, rmin, rmax, refine,
+                    tolerance, material, weight; see below)
+
+Candidate families
+------------------
+``sphere`` blocks take ``stacking`` (cubic fractions 0..1 or A/B/C letter sequences: a
+faulted close-packed stacking, see :func:`clusterstruct.structures.carve`) with
+``stacking_seed`` (seeds of the random faults, default 0); ``polyhedron`` blocks carve a
+zinc-blende ``shape`` ("tetrahedron", "octahedron" or "cube") whose facets lie at
+``distance`` [A] from the centre.  ``ligands.heads = true`` keeps only the ligands' donor
+atoms (O of carboxylates, N of amines): the Cd-O/N pairs a PDF sees, without the organic
+tails.  Each candidate belongs to a *family* (recorded with PDF targets, see
+:func:`family_of`): the block's ``label`` when given, else the builder, material and
+lattice or stacking, with "+ligands", "+ligand heads", "alloy" and "rattled" marks.
+
+PDF targets
+-----------
+``file`` is a measured G(r) (.gr, read by :func:`clusterstruct.pdf.load_gr`); ``qmin``,
+``qmax`` [1/A] and ``qdamp`` [1/A] are needed unless the file header holds them (a value in
+the spec wins over the header); ``qbroad`` defaults to the header's or 0; ``rmin``/``rmax``
+(fit range, default 1.5 and 20 A); ``refine`` (default ["scale", "zoom", "uiso", "delta2"];
+"qdamp" may be added); ``tolerance`` (default 0.1) scales the score term (rw_pdf /
+tolerance)^2, see :mod:`clusterstruct.screen.work`.
 
 Every error names the key path (``candidates[2].radius.step``) and stops the run before any
 work.  Relative file paths are taken relative to the spec file.
@@ -32,10 +57,15 @@ from ..errors import ClusterstructError
 
 KINDS = {
     "tetrahedron": {"required": {"material", "n"}, "optional": {"a"}},
-    "sphere": {"required": {"material", "radius"}, "optional": {"lattice", "centre", "termination", "min_bonds"}},
+    "sphere": {"required": {"material", "radius"}, "optional": {"lattice", "centre", "termination", "min_bonds", "stacking",
+                                                                 "stacking_seed"}},
     "composition": {"required": {"material", "metal", "chalcogen"}, "optional": {"lattice", "top"}},
+    "polyhedron": {"required": {"material", "shape", "distance"},
+                   "optional": {"centre", "termination", "min_bonds"}},
     "named": {"required": {"name"}, "optional": set()},
 }
+#: Zinc-blende polyhedra of a ``polyhedron`` block: {hkl} facet family and centrosymmetry.
+POLYHEDRA = {"tetrahedron": ((1, 1, 1), False), "octahedron": ((1, 1, 1), True), "cube": ((1, 0, 0), False)}
 COMMON = {"kind", "rattle", "ligands", "alloy", "label"}
 TOP_KEYS = {"screen", "candidates", "compute", "targets"}
 SCREEN_KEYS = {"seed", "batch_size", "name"}
@@ -45,7 +75,12 @@ TARGET_KEYS = {
     "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max", "material"},
     "absorption": {"kind", "peak_nm", "tolerance_nm", "material", "weight"},
     "mass": {"kind", "mass_Da", "tolerance_Da", "material", "weight", "ion", "charge", "ligands"},
+    "pdf": {"kind", "file", "qmin", "qmax", "qdamp", "qbroad", "rmin", "rmax", "refine", "tolerance", "material",
+            "weight"},
 }
+#: What a pdf target may refine (psize needs a bulk source and is not offered to candidates).
+PDF_REFINABLE = ("scale", "zoom", "uiso", "delta2", "qdamp")
+PDF_REFINE_DEFAULT = ["scale", "zoom", "uiso", "delta2"]
 
 
 class SpecError(ClusterstructError):
@@ -102,11 +137,16 @@ def load_spec(path):
             text = fh.read()
     except UnicodeDecodeError as exc:
         raise SpecError(f"{src}: not UTF-8 text (byte {exc.start}); TOML specs must be UTF-8") from None
+    return spec_from_text(text, source=src, base=os.path.dirname(os.path.abspath(src)))
+
+
+def spec_from_text(text, *, source="spec", base="."):
+    """Parse and validate TOML ``text`` (as :func:`load_spec` does with a file's content)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{src}: not valid TOML ({exc})") from None
-    spec = validate(raw, source=src, base=os.path.dirname(os.path.abspath(src)))
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    spec = validate(raw, source=source, base=base)
     spec["_text"] = text
     spec["_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return spec
@@ -172,6 +212,31 @@ def validate(raw, *, source="spec", base="."):
                     _fail(source, f"{where}.centre", f"unknown centre {c!r}; choose {', '.join(CENTRES)}")
             norm["termination"] = _values(source, f"{where}.termination", blk.get("termination", "as-cut"), str)
             norm["min_bonds"] = _values(source, f"{where}.min_bonds", blk.get("min_bonds", 2), int)
+            if "stacking" in blk:
+                if "lattice" in blk:
+                    _fail(source, f"{where}.lattice", "not used with stacking (a faulted stacking replaces the "
+                                                      "lattice); remove one of them")
+                norm["lattice"] = [None]
+                norm["stacking"] = _stacking(source, f"{where}.stacking", blk["stacking"])
+                norm["stacking_seed"] = _values(source, f"{where}.stacking_seed", blk.get("stacking_seed", 0), int)
+                if any(sd < 0 for sd in norm["stacking_seed"]):
+                    _fail(source, f"{where}.stacking_seed", "seeds must be >= 0")
+            elif "stacking_seed" in blk:
+                _fail(source, f"{where}.stacking_seed", "needs stacking (cubic fractions or A/B/C letters)")
+        elif kind == "polyhedron":
+            norm["shape"] = _values(source, f"{where}.shape", blk["shape"], str)
+            for sh in norm["shape"]:
+                if sh not in POLYHEDRA:
+                    _fail(source, f"{where}.shape", f"unknown polyhedron {sh!r}; choose {', '.join(POLYHEDRA)}")
+            norm["distance"] = _values(source, f"{where}.distance", blk["distance"])
+            if any(not d > 0 for d in norm["distance"]):
+                _fail(source, f"{where}.distance", "facet distances must be > 0 A")
+            norm["centre"] = _values(source, f"{where}.centre", blk.get("centre", "metal"), str)
+            for c in norm["centre"]:
+                if c not in CENTRES:
+                    _fail(source, f"{where}.centre", f"unknown centre {c!r}; choose {', '.join(CENTRES)}")
+            norm["termination"] = _values(source, f"{where}.termination", blk.get("termination", "as-cut"), str)
+            norm["min_bonds"] = _values(source, f"{where}.min_bonds", blk.get("min_bonds", 2), int)
         elif kind == "composition":
             norm["metal"] = _values(source, f"{where}.metal", blk["metal"], int)
             norm["chalcogen"] = _values(source, f"{where}.chalcogen", blk["chalcogen"], int)
@@ -189,7 +254,7 @@ def validate(raw, *, source="spec", base="."):
                     _fail(source, f"{where}.name", f"unknown candidate {n!r}; known: {', '.join(NAMED)}")
             norm["name"] = names
         for lat in norm.get("lattice", []):
-            if lat not in ("zincblende", "wurtzite"):
+            if lat is not None and lat not in ("zincblende", "wurtzite"):
                 _fail(source, f"{where}.lattice", f"unknown lattice {lat!r}")
         norm["rattle"] = _rattle(source, where, blk.get("rattle"))
         norm["ligands"] = _ligands(source, where, blk.get("ligands"))
@@ -248,6 +313,8 @@ def validate(raw, *, source="spec", base="."):
                 _fail(source, f"{where}.peak_nm", "must lie within 200..1500 nm")
             tt.update({"peak_nm": peak, "tolerance_nm": _positive(source, f"{where}.tolerance_nm",
                                                                   t.get("tolerance_nm", 15.0))})
+        elif kind == "pdf":
+            tt.update(_pdf_target(source, where, t, base))
         else:
             if "mass_Da" not in t:
                 _fail(source, f"{where}.mass_Da", "missing")
@@ -291,6 +358,88 @@ def _mass_envelope(source, where, t):
     return {"forms": forms, "ligands": dict(ligs)}
 
 
+def _stacking(source, key, value):
+    """Stacking values of a sphere block: cubic fractions 0..1 or strings of A/B/C letters."""
+    vals = value if isinstance(value, list) else [value]
+    if not vals:
+        _fail(source, key, "empty list")
+    out = []
+    for v in vals:
+        if isinstance(v, str):
+            if len(v) < 2 or set(v) - set("ABC") or any(a == b for a, b in zip(v, v[1:])):
+                _fail(source, key, f"{v!r} is not a close-packed sequence (letters A, B, C, no letter twice in a "
+                                   "row, at least two)")
+            out.append(v)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            _fail(source, key, f"expected cubic fractions within 0..1 or A/B/C letters, got {v!r}")
+        else:
+            out.append(float(v))
+    return out
+
+
+def _number(source, key, value, *, minimum=None, above=None):
+    """A finite number from the spec (>= minimum or > above), or a one-line error naming the key."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        _fail(source, key, f"must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        _fail(source, key, f"must be >= {minimum:g}, got {value!r}")
+    if above is not None and value <= above:
+        _fail(source, key, f"must be > {above:g}, got {value!r}")
+    return float(value)
+
+
+def _pdf_target(source, where, t, base):
+    """Normalised settings of a pdf target (file read once here, so a bad file stops the run early)."""
+    from ..pdf.data import load_gr
+    if "file" not in t:
+        _fail(source, f"{where}.file", "missing")
+    if not isinstance(t["file"], str):
+        _fail(source, f"{where}.file", f"must be a file name, got {t['file']!r}")
+    path = t["file"] if os.path.isabs(t["file"]) else os.path.join(base, t["file"])
+    if not os.path.exists(path):
+        _fail(source, f"{where}.file", f"no such file: {path}")
+    try:
+        data = load_gr(path)
+    except ClusterstructError as exc:
+        _fail(source, f"{where}.file", str(exc))
+    out = {"file": path}
+    for key, lo, gt, default in (("qmin", 0.0, None, None), ("qmax", None, 0.0, None), ("qdamp", 0.0, None, None),
+                                 ("qbroad", 0.0, None, 0.0)):
+        if key in t:
+            out[key] = _number(source, f"{where}.{key}", t[key], minimum=lo, above=gt)
+        elif data.meta.get(key) is not None:
+            out[key] = _number(source, f"{where}.{key} (from the header of {path})", data.meta[key], minimum=lo,
+                               above=gt)
+        elif default is not None:
+            out[key] = default
+        else:
+            _fail(source, f"{where}.{key}", f"missing (not in the header of {path} either)")
+    if out["qmax"] <= out["qmin"]:
+        _fail(source, f"{where}.qmax", f"({out['qmax']:g}) must exceed qmin ({out['qmin']:g})")
+    if out["qmax"] > 75:
+        _fail(source, f"{where}.qmax", f"{out['qmax']:g} 1/A is beyond the form-factor table (75 1/A)")
+    if out["qdamp"] > 0.3:
+        _fail(source, f"{where}.qdamp", f"{out['qdamp']:g} 1/A is beyond the fit's range for it (0..0.3)")
+    out["rmin"] = _number(source, f"{where}.rmin", t.get("rmin", 1.5), minimum=0.0)
+    out["rmax"] = _number(source, f"{where}.rmax", t.get("rmax", 20.0), above=0.0)
+    if out["rmax"] <= out["rmin"]:
+        _fail(source, f"{where}.rmax", f"({out['rmax']:g}) must exceed rmin ({out['rmin']:g})")
+    n_fit = int(((data.r >= out["rmin"]) & (data.r <= out["rmax"])).sum())
+    if n_fit < 10:
+        _fail(source, f"{where}.rmax", f"the fit range {out['rmin']:g}-{out['rmax']:g} A holds {n_fit} points of "
+                                       f"{path} (r {data.r[0]:g}-{data.r[-1]:g} A); at least 10 are needed")
+    refine = t.get("refine", PDF_REFINE_DEFAULT)
+    refine = refine if isinstance(refine, list) else [refine]
+    if not refine or any(not isinstance(p, str) or p not in PDF_REFINABLE for p in refine):
+        _fail(source, f"{where}.refine", f"expected a non-empty list from {', '.join(PDF_REFINABLE)}, got "
+                                         f"{t.get('refine')!r}")
+    if len(set(refine)) != len(refine):
+        _fail(source, f"{where}.refine", f"names a parameter twice: {refine!r}")
+    out["refine"] = list(refine)
+    out["tolerance"] = _positive(source, f"{where}.tolerance", t.get("tolerance", 0.1))
+    return out
+
+
 def _positive(source, key, value):
     """A finite number > 0 from the spec, or a one-line error naming the key."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
@@ -312,9 +461,15 @@ def _rattle(source, where, r):
 def _ligands(source, where, lig):
     if lig is None:
         return None
-    if set(lig) - {"x", "l"}:
-        _fail(source, f"{where}.ligands.{sorted(set(lig) - {'x', 'l'})[0]}", "unknown key")
-    return {"x": lig.get("x", "acetate"), "l": lig.get("l", "methylamine")}
+    if set(lig) - {"x", "l", "heads"}:
+        _fail(source, f"{where}.ligands.{sorted(set(lig) - {'x', 'l', 'heads'})[0]}", "unknown key")
+    out = {"x": lig.get("x", "acetate"), "l": lig.get("l", "methylamine")}
+    if "heads" in lig:
+        if not isinstance(lig["heads"], bool):
+            _fail(source, f"{where}.ligands.heads", f"must be true or false, got {lig['heads']!r}")
+        if lig["heads"]:
+            out["heads"] = True
+    return out
 
 
 def _alloy(source, where, al):
@@ -328,6 +483,42 @@ def _alloy(source, where, al):
     return {"element": al.get("element", "Te"), "fraction": fr, "pattern": al.get("pattern", "random")}
 
 
+def family_of(spec, task):
+    """The family of a candidate: its block's ``label``, else builder, material and lattice/stacking.
+
+    Marks are added for decorations: "+ligands" (or "+ligand heads"), "alloy <element>" and
+    "rattled sigma=<s>" for rattled copies (copy > 0), so an unrattled model and its rattled
+    ensemble are counted apart.
+    """
+    blk = spec["blocks"][task["block"]]
+    if blk.get("label"):
+        name = blk["label"]
+    else:
+        b = task["builder"]
+        mat = task.get("material", "")
+        if b == "tetrahedron":
+            name = f"tetrahedron {mat}"
+        elif b == "sphere":
+            if task.get("stacking") is not None:
+                st = task["stacking"]
+                name = f"sphere {mat} stacked " + (st if isinstance(st, str) else f"cubic {st:g}")
+            else:
+                name = f"sphere {mat} {task['lattice']}"
+        elif b == "polyhedron":
+            name = f"{task['shape']} {mat} zincblende"
+        elif b == "composition":
+            name = f"composition {mat} {task['lattice']}"
+        else:
+            name = f"named {task['name']}"
+    if blk["ligands"]:
+        name += " +ligand heads" if blk["ligands"].get("heads") else " +ligands"
+    if task.get("alloy_fraction") is not None:
+        name += f" alloy {blk['alloy']['element']}"
+    if task.get("copy", 0) > 0 and blk["rattle"]["sigma"] > 0:
+        name += f" rattled sigma={blk['rattle']['sigma']:g}"
+    return name
+
+
 def _block_variants(blk):
     """Builder-argument dicts of one block, in a fixed order."""
     kind = blk["kind"]
@@ -338,7 +529,19 @@ def _block_variants(blk):
     elif kind == "sphere":
         for m, lat, r, c, t, mb in itertools.product(blk["material"], blk["lattice"], blk["radius"],
                                                      blk["centre"], blk["termination"], blk["min_bonds"]):
-            yield {"builder": "sphere", "material": m, "lattice": lat, "radius": r, "centre": c,
+            base = {"builder": "sphere", "material": m, "lattice": lat, "radius": r, "centre": c,
+                    "termination": t, "min_bonds": mb}
+            if "stacking" not in blk:
+                yield base
+                continue
+            for st in blk["stacking"]:
+                # letter sequences are not random: one seed
+                for sd in (blk["stacking_seed"] if not isinstance(st, str) else [0]):
+                    yield dict(base, stacking=st, stacking_seed=sd)
+    elif kind == "polyhedron":
+        for m, sh, d, c, t, mb in itertools.product(blk["material"], blk["shape"], blk["distance"], blk["centre"],
+                                                    blk["termination"], blk["min_bonds"]):
+            yield {"builder": "polyhedron", "material": m, "shape": sh, "distance": d, "centre": c,
                    "termination": t, "min_bonds": mb}
     elif kind == "composition":
         for m, nm, nx, lat in itertools.product(blk["material"], blk["metal"], blk["chalcogen"], blk["lattice"]):
@@ -380,7 +583,13 @@ def _n_variants(blk):
     if kind == "tetrahedron":
         return len(blk["material"]) * len(blk["n"]) * len(blk.get("a", [None]))
     if kind == "sphere":
-        return int(np.prod([len(blk[k]) for k in ("material", "lattice", "radius", "centre", "termination",
+        n = int(np.prod([len(blk[k]) for k in ("material", "lattice", "radius", "centre", "termination",
+                                               "min_bonds")], dtype=object))
+        if "stacking" in blk:
+            n *= sum(1 if isinstance(st, str) else len(blk["stacking_seed"]) for st in blk["stacking"])
+        return n
+    if kind == "polyhedron":
+        return int(np.prod([len(blk[k]) for k in ("material", "shape", "distance", "centre", "termination",
                                                   "min_bonds")], dtype=object))
     if kind == "composition":
         return int(np.prod([len(blk[k]) for k in ("material", "metal", "chalcogen", "lattice")],

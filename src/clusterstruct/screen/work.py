@@ -20,6 +20,23 @@ Each target that applies to a candidate gives one term:
                 target's ligand units, as each declared ion form (ion x charge), give an
                 isotope envelope (clusterstruct.mass.envelope) and the distance is taken to
                 the nearest most-abundant m/z
+    pdf         (rw_pdf / tolerance)^2 with rw_pdf the Rw of a refinement of the candidate's
+                G(r) against the measured PDF (scale, zoom, Uiso per element, delta2 by
+                default; clusterstruct.pdf.fit, cheap first pass ``fast=True``), tolerance
+                0.1 unless the target sets it
+
+Why (Rw / tolerance)^2 for a PDF: Rw^2 is the misfit sum of squares over sum G_obs^2, i.e.
+chi^2 up to a constant for data without per-point errors, so the term behaves like the
+others (chi^2-like, 1 at the edge of the tolerance) and mixes with them on the same scale,
+while ranking on a PDF target alone orders candidates exactly by Rw.
+
+Records of a spec with a pdf target also carry ``family`` (:func:`..spec.family_of`),
+``rw_pdf`` (NaN where no pdf target applies), the refined ``pdf_scale``, ``pdf_zoom``,
+``pdf_delta2``, ``pdf_qdamp``, one ``pdf_uiso_<El>`` per element of :data:`PDF_UISO_ELEMENTS`
+(NaN for elements the candidate lacks) and ``pdf_dof`` (independent points minus refined
+parameters): from the first pdf target that applies.  Records of specs without a pdf target
+carry none of these fields.  The prepared target (data, Q window, transform grid) is built
+once per worker process and target (:func:`_pdf_target`) and reused for every candidate.
 
 A target with ``material`` set applies only to candidates of that material; one without
 applies to all.  score = sum(weight_k * term_k) / sum(weight_k) over the applicable
@@ -51,7 +68,14 @@ def _composition(material, metal, chalcogen, lattice, top):
 
 
 _BASE_KEYS = ("builder", "material", "n", "a", "lattice", "radius", "centre", "termination", "min_bonds",
-              "metal", "chalcogen", "rank", "top", "name")
+              "metal", "chalcogen", "rank", "top", "name", "stacking", "stacking_seed", "shape", "distance")
+
+#: Elements whose refined Uiso a pdf target records (pdf_uiso_<El>): every element the builders,
+#: alloys and ligands can put in a candidate.
+PDF_UISO_ELEMENTS = ("Zn", "Cd", "S", "Se", "Te", "O", "N", "C", "H")
+#: Record fields of a spec with a pdf target (all floats; NaN where no pdf target applies).
+PDF_FIELDS = ("rw_pdf", "pdf_scale", "pdf_zoom", "pdf_delta2", "pdf_qdamp", "pdf_dof") + tuple(
+    f"pdf_uiso_{el}" for el in PDF_UISO_ELEMENTS)
 
 
 @lru_cache(maxsize=256)
@@ -81,7 +105,15 @@ def _build_base(task):
         atoms = tetrahedron(task["material"], task["n"], a=task["a"])
     elif b == "sphere":
         atoms = carve_sphere(task["material"], task["radius"], lattice=task["lattice"], centre=task["centre"],
-                             termination=task["termination"], min_bonds=task["min_bonds"])
+                             termination=task["termination"], min_bonds=task["min_bonds"],
+                             stacking=task.get("stacking"), seed=task.get("stacking_seed", 0))
+    elif b == "polyhedron":
+        from ..structures import carve, facets_shape
+        from .spec import POLYHEDRA
+        hkl, centro = POLYHEDRA[task["shape"]]
+        shape = facets_shape(task["material"], "zincblende", [(hkl, task["distance"])], centrosymmetric=centro)
+        atoms = carve(task["material"], shape, lattice="zincblende", centre=task["centre"],
+                      termination=task["termination"], min_bonds=task["min_bonds"])
     elif b == "composition":
         found = _composition(task["material"], task["metal"], task["chalcogen"], task["lattice"], task["top"])
         if task["rank"] > len(found):
@@ -105,9 +137,17 @@ def _decorate(spec, task, atoms, alloy, add_ligands):
         atoms.info["construction"] = atoms.info.get("construction", "") + \
             f"; rattle sigma={blk['rattle']['sigma']} rng=[{spec['seed']},{task['id']}]"
     if blk["ligands"]:
+        n_core = len(atoms)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             atoms = add_ligands(atoms, x_type=blk["ligands"]["x"], l_type=blk["ligands"]["l"])
+        if blk["ligands"].get("heads"):  # donor atoms only: carboxylate O, amine N
+            sym = np.array(atoms.get_chemical_symbols())
+            keep = (np.arange(len(atoms)) < n_core) | np.isin(sym, ("O", "N"))
+            info = dict(atoms.info)
+            atoms = atoms[keep]
+            atoms.info.update(info)
+            atoms.info["construction"] = atoms.info.get("construction", "") + "; ligand heads only (O, N)"
     return atoms
 
 
@@ -139,6 +179,28 @@ def _target_data(t):
     return _DATA_CACHE[key]
 
 
+_PDF_CACHE = {}
+
+
+def _pdf_key(t):
+    return (t["file"], t["qmin"], t["qmax"], t["qdamp"], t["qbroad"], t["rmin"], t["rmax"], tuple(t["refine"]))
+
+
+def _pdf_target(t, *, fast=True):
+    """The prepared PDF target of spec target ``t`` (built once per worker process)."""
+    key = _pdf_key(t) + (fast,)
+    if key not in _PDF_CACHE:
+        from ..pdf.data import load_gr
+        from ..pdf.mine import prepare
+        _PDF_CACHE[key] = prepare(load_gr(t["file"]), t, fast=fast)
+    return _PDF_CACHE[key]
+
+
+def has_pdf_target(spec):
+    """Whether the spec has a pdf target (its records then carry the mining fields)."""
+    return any(t["kind"] == "pdf" for t in spec["targets"])
+
+
 def evaluate(spec, task):
     """One candidate -> one record (never raises: failures are recorded with their reason)."""
     from ..io import formula
@@ -147,6 +209,9 @@ def evaluate(spec, task):
     from ..scattering.sizes import max_dimension
     from ..structures.composition import geometry_key
     rec = {"id": task["id"], "description": describe_task(task)}
+    if has_pdf_target(spec):
+        from .spec import family_of
+        rec["family"] = family_of(spec, task)
     try:
         atoms = build(spec, task)
         sym = atoms.get_chemical_symbols()
@@ -177,7 +242,7 @@ def score_terms(spec, atoms, rec):
     """Score terms of one candidate (see the module docstring for the rule).
 
     Returns a dict: score, chi2_saxs, peak_nm, peak_unc_nm, dpeak_nm, dmass_Da, group,
-    score_note, and ``terms`` (one value per spec target; NaN where it does not apply or
+    score_note, :data:`PDF_FIELDS` (only when the spec has a pdf target), and ``terms`` (one value per spec target; NaN where it does not apply or
     could not be computed, ``term_state`` says which: 0 not applicable, 1 computed,
     2 undefined).
     """
@@ -187,6 +252,8 @@ def score_terms(spec, atoms, rec):
     from ..units import material_of
     out = {"chi2_saxs": np.nan, "peak_nm": np.nan, "peak_unc_nm": np.nan, "dpeak_nm": np.nan,
            "dmass_Da": np.nan, "score": np.nan}
+    if has_pdf_target(spec):
+        out.update(dict.fromkeys(PDF_FIELDS, np.nan))
     notes = []
     try:
         material, _ = material_of(atoms)
@@ -218,6 +285,18 @@ def score_terms(spec, atoms, rec):
             if fit.scale_at_bound:
                 notes.append(f"targets[{k}] saxs: scale held at 0 (the profile does not fit the curve)")
             terms[k] = out["chi2_saxs"] = chi2_red
+        elif t["kind"] == "pdf":
+            try:
+                fit = _fit_pdf_target(t, atoms)
+            except ClusterstructError as exc:
+                notes.append(f"targets[{k}] pdf: no fit ({exc})")
+                state[k] = 2
+                continue
+            if not fit.converged:
+                notes.append(f"targets[{k}] pdf: the fit did not converge (Rw {fit.rw:.4f} where it stopped)")
+            if not np.isfinite(out["rw_pdf"]):
+                out.update(pdf_fields(fit))
+            terms[k] = (fit.rw / t["tolerance"]) ** 2
         elif t["kind"] == "absorption":
             if peak_error is not None:
                 notes.append(f"targets[{k}] absorption: no predicted peak ({peak_error})")
@@ -243,6 +322,23 @@ def score_terms(spec, atoms, rec):
         notes.append(f"no target applies to {material or 'this composition'}")
     out["terms"], out["term_state"] = terms, state
     out["score_note"] = "; ".join(notes)
+    return out
+
+
+def _fit_pdf_target(t, atoms):
+    """Fast refinement of ``atoms`` against pdf target ``t`` (its warnings are not the screen's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _pdf_target(t, fast=True).fit(atoms)
+
+
+def pdf_fields(fit):
+    """The record fields (:data:`PDF_FIELDS`) of one PDF fit."""
+    p = fit.params
+    out = {"rw_pdf": float(fit.rw), "pdf_scale": float(p["scale"]), "pdf_zoom": float(p["zoom"]),
+           "pdf_delta2": float(p["delta2"]), "pdf_qdamp": float(p.get("qdamp", np.nan)), "pdf_dof": float(fit.dof)}
+    for el in PDF_UISO_ELEMENTS:
+        out[f"pdf_uiso_{el}"] = float(p.get(f"uiso_{el}", np.nan))
     return out
 
 
