@@ -86,8 +86,9 @@ def formula_mass(atoms):
     table), so a structure's mass and the mass search's average masses come from one table.
     """
     from collections import Counter
+    from .io import as_atoms
     from .mass.envelopes import average_mass
-    return average_mass(Counter(atoms.get_chemical_symbols()))
+    return average_mass(Counter(as_atoms(atoms).get_chemical_symbols()))
 
 
 def electron_weights(symbols):
@@ -155,8 +156,9 @@ def predict_peak(atoms, *, model=None, shape="auto", size_definition="equal-volu
 
     Parameters
     ----------
-    atoms : ase.Atoms
-        Ligand atoms are ignored; the core decides the material.
+    atoms : ase.Atoms, path or pymatgen Molecule
+        Ligand atoms are ignored; the core decides the material (any input of
+        :func:`clusterstruct.io.as_atoms`).
     model : str, optional
         An optics model (:data:`clusterstruct.optics.MODELS`); default: the material's
         default (``calibrated`` where measured peaks exist, else ``finite-barrier``).
@@ -180,7 +182,9 @@ def predict_peak(atoms, *, model=None, shape="auto", size_definition="equal-volu
         models), ``shape_requested``, ``x`` (Se fraction of CdSeTe), ``notes`` and
         ``error_basis``.
     """
+    from .io import as_atoms
     from .optics.models import BARRIER_EV, ModelRangeWarning, default_model, predict
+    atoms = as_atoms(atoms)
     check_shape(shape)
     check_model(model)
     mat, x = material_of(atoms, material)

@@ -6,6 +6,9 @@ the command line convert, and they all do it through this module:
 * q units: :data:`Q_UNITS` maps a unit name to the factor that converts a value in that
   unit to Å⁻¹ (1 nm⁻¹ = 0.1 Å⁻¹); :func:`normalise_q_unit` accepts the spellings found in
   instrument files and on command lines; :func:`q_to_invA` / :func:`q_from_invA` convert.
+* displacement parameters: :func:`b_from_uiso` / :func:`uiso_from_b` convert between the
+  Debye-Waller B of SAXS (``--b-iso``) and the isotropic mean-square displacement Uiso of
+  PDF (``--uiso``): B = 8 pi^2 Uiso, both in A^2.
 * materials: :func:`material_of` names the binary (or CdSe/CdTe alloy) of a composition,
   :func:`volume_per_atom` gives the bulk volume per atom of a material and lattice.
 """
@@ -56,6 +59,64 @@ def q_to_invA(values, unit):
 def q_from_invA(values, unit):
     """Values of q in 1/A -> ``unit``."""
     return np.asarray(values, float) / Q_UNITS[check_q_unit(unit)]
+
+
+# -- displacement parameters -------------------------------------------------------------------
+
+#: B / Uiso: the Debye-Waller factor exp(-B q^2 / (16 pi^2)) = exp(-Uiso q^2 / 2) of one atom's
+#: scattering amplitude gives B = 8 pi^2 Uiso (both in A^2; q = 4 pi sin(theta) / lambda).
+B_PER_UISO = 8.0 * np.pi ** 2
+
+
+def _convert_displacement(value, factor, name):
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {el: _convert_displacement(v, factor, f"{name} {el}") for el, v in value.items()}
+    arr = np.asarray(value, dtype=float)
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ClusterstructError(f"{name} must be finite and >= 0 A^2, got {value!r}")
+    out = arr * factor
+    return float(out) if out.ndim == 0 else out
+
+
+def b_from_uiso(uiso):
+    """Debye-Waller B [A^2] from the isotropic displacement Uiso [A^2]: B = 8 pi^2 Uiso.
+
+    Uiso is the mean-square displacement <u^2> along one direction (PDF programs' ``Uiso``,
+    ``--uiso``); B the crystallographic temperature factor of the SAXS calculators
+    (``b_iso``, ``--b-iso``).  Both damp an atom's amplitude by
+    exp(-B q^2 / (16 pi^2)) = exp(-Uiso q^2 / 2).
+
+    Parameters
+    ----------
+    uiso : float, array_like or dict
+        One value, an array, or ``{element: value}``; every value finite and >= 0.
+
+    Returns
+    -------
+    float, ndarray or dict
+        Same shape as the input.
+
+    Examples
+    --------
+    >>> round(b_from_uiso(0.01), 4)
+    0.7896
+    """
+    return _convert_displacement(uiso, B_PER_UISO, "Uiso")
+
+
+def uiso_from_b(b_iso):
+    """Isotropic displacement Uiso [A^2] from the Debye-Waller B [A^2]: Uiso = B / (8 pi^2).
+
+    The inverse of :func:`b_from_uiso` (same accepted inputs).
+
+    Examples
+    --------
+    >>> round(uiso_from_b(0.8), 5)
+    0.01013
+    """
+    return _convert_displacement(b_iso, 1.0 / B_PER_UISO, "B")
 
 
 # -- composition -------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_sizes_series_with_candidates(series, profile, tmp_path):
     res = json.loads(out.stdout)
     assert [r["time_min"] for r in res["rows"]] == [10, 20, 30]
     for r, phi in zip(res["rows"], (0.15, 0.25, 0.35)):
-        for key in ("rg_A", "spacing_nm", "volume_fraction", "pdi", "warnings"):
+        for key in ("rg_A", "spacing_A", "volume_fraction", "pdi", "warnings"):
             assert key in r
         assert r["structure_factor"] == "hs"
         assert r["rg_guinier_sq_A"] == pytest.approx(rg_ref, rel=0.03)
@@ -70,7 +70,7 @@ def test_sizes_series_with_candidates(series, profile, tmp_path):
         # 2 pi / q*, q* the first maximum of the true PY S(q) (R_hs 15 A) by a fine grid search
         qq = np.linspace(0.1, 0.4, 30001)
         q_star = qq[np.argmax(hard_sphere_sq(qq, 15.0, phi))]
-        assert r["spacing_nm"] == pytest.approx(2 * np.pi / q_star / 10, rel=0.02)
+        assert r["spacing_A"] == pytest.approx(2 * np.pi / q_star, rel=0.02)
     table = res["candidates_table"]
     assert set(table["measured"]) == {"guinier-rg", "beaucage-rg", "spacing"}
     assert table["measured"]["guinier-rg"]["from"] == "rg_guinier_sq_A"
@@ -92,7 +92,7 @@ def test_guinier_auto_structure_factor(dense, profile):
     res = json.loads(g.stdout)
     assert res["structure_factor"] == "hs" and res["structure_factor_requested"] == "auto"
     assert res["rg_A"] == pytest.approx(rg_ref, rel=0.03)               # Guinier of I/S(q)
-    for key in ("spacing_nm", "volume_fraction", "pdi", "warnings", "rg_without_sq_A"):
+    for key in ("spacing_A", "volume_fraction", "pdi", "warnings", "rg_without_sq_A"):
         assert key in res
     assert res["volume_fraction"] == pytest.approx(0.35, abs=0.03)
 
@@ -104,7 +104,7 @@ def test_unified_structure_factor(dense, sf):
     res = json.loads(u.stdout)
     assert res["structure_factor"] == sf
     assert isinstance(res["rg_A"], list) and len(res["rg_A"]) == 1
-    for key in ("spacing_nm", "volume_fraction", "pdi", "warnings"):
+    for key in ("spacing_A", "volume_fraction", "pdi", "warnings"):
         assert key in res
     # sticky spheres with a free stickiness include hard spheres (stickiness -> large)
     assert res["volume_fraction"] == pytest.approx(0.35, abs=0.03 if sf == "hs" else 0.08)

@@ -79,7 +79,7 @@ def test_cli_measured_commands(tmp_path, candidates):
     out = _run("guinier", path, "--q-unit", "nm-1", "--json")
     assert out.returncode == 0, out.stderr
     g = json.loads(out.stdout)
-    assert {"rg_A", "i0", "q_range"} <= set(g) and 7.0 < g["rg_A"] < 8.2
+    assert {"rg_A", "i0", "q_range_invA"} <= set(g) and 7.0 < g["rg_A"] < 8.2
     out = _run("unified", path, "--q-unit", "nm-1", "--json")
     u = json.loads(out.stdout)
     assert out.returncode == 0 and {"rg_A", "G", "B", "P"} <= set(u["levels"][0])

@@ -125,6 +125,45 @@ def parse_element_values(items, option):
     return out
 
 
+def progress_off():
+    """Switch progress bars off (``--no-progress``) for this process and the ones it starts.
+
+    Sets ``CLUSTERSTRUCT_NO_PROGRESS`` (:mod:`clusterstruct._progress`); returns a function
+    that puts the previous value back (``main`` calls it when the command ends, so an
+    in-process caller keeps its own setting).
+    """
+    from .._progress import ENV_VAR
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = "1"
+
+    def restore():
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
+    return restore
+
+
+def displacement_option(args, want):
+    """Displacement parameters of ``--b-iso`` / ``--uiso`` as the calculator takes them [A^2].
+
+    Either option is accepted wherever one is (B = 8 pi^2 Uiso,
+    :func:`clusterstruct.units.b_from_uiso`); ``want`` is ``"b_iso"`` (SAXS) or ``"uiso"``
+    (PDF).  Giving both is refused.  Returns None, one number or ``{element: value}``.
+    """
+    from ..units import b_from_uiso, uiso_from_b
+    b_items, u_items = getattr(args, "b_iso", None), getattr(args, "uiso", None)
+    if b_items and u_items:
+        raise ClusterstructError("--b-iso and --uiso: give one of them (B = 8 pi^2 Uiso, both in A^2)")
+    if want not in ("b_iso", "uiso"):
+        raise ValueError(f"want must be 'b_iso' or 'uiso', got {want!r}")
+    if b_items:
+        values = parse_element_values(b_items, "--b-iso")
+        return values if want == "b_iso" else uiso_from_b(values)
+    values = parse_element_values(u_items, "--uiso")
+    return values if want == "uiso" else b_from_uiso(values)
+
+
 def print_json(obj):
     json.dump(obj, sys.stdout, indent=2, default=_json_default)
     sys.stdout.write("\n")

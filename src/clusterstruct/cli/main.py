@@ -13,9 +13,9 @@ import warnings
 
 from .._version import __version__
 from ..errors import ClusterstructError, OverlapError
-from . import _common, absorption, build, info, mass, measured, optics, pdf, saxs, screen
+from . import _common, absorption, build, info, mass, measured, mine, optics, pdf, saxs, screen
 
-SUBCOMMANDS = [saxs, build, info, optics, measured, absorption, pdf, screen, mass]
+SUBCOMMANDS = [saxs, build, info, optics, measured, absorption, pdf, screen, mass, mine]
 
 #: Exit statuses of every subcommand (also printed by ``clusterstruct --help``).
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -42,11 +42,27 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"clusterstruct {__version__}")
     parser.add_argument("--traceback", action="store_true",
                         help="show the full Python traceback on errors (also accepted after the command)")
+    parser.add_argument("--no-progress", action="store_true", dest="no_progress_global",
+                        help="no progress bars (also accepted after the command); bars are shown only "
+                             "when stderr is a terminal and CLUSTERSTRUCT_NO_PROGRESS is unset")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
         module.add_parser(sub)
     _add_traceback_everywhere(parser)
+    _add_no_progress_everywhere(parser)
     return parser
+
+
+def _add_no_progress_everywhere(parser):
+    """Accept --no-progress after any (sub)command too (commands that define their own keep theirs)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                if "--no-progress" not in child._option_string_actions:
+                    # SUPPRESS: a subcommand without the option leaves args.no_progress unset
+                    child.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                                       help="no progress bars")
+                _add_no_progress_everywhere(child)
 
 
 def _add_traceback_everywhere(parser):
@@ -101,6 +117,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.formatwarning = _warning_line
     cmd = _command_name(args)
+    restore_progress = (_common.progress_off() if getattr(args, "no_progress_global", False)
+                        or getattr(args, "no_progress", False) else None)
     try:
         _check_outputs(args)
         return int(args.func(args) or 0)
@@ -132,6 +150,9 @@ def main(argv=None):
         print(f"clusterstruct {cmd}: internal error: {type(exc).__name__}: {text} "
               "(run with --traceback for details)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if restore_progress is not None:
+            restore_progress()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,11 @@
-"""clusterstruct guinier / unified / fit-saxs / sizes: measured SAXS curves."""
+"""clusterstruct guinier / unified / fit-saxs / sizes: measured SAXS curves.
+
+Units of the output: every length (Rg, D_sphere, hard-sphere radius, the spacing 2 pi/q*,
+candidate sizes) is in A in the printed text, the --json keys and the -o files alike, and
+each key or column names its unit (``rg_A``, ``spacing_A``); q is in 1/A (``*_invA``)
+unless a key says ``file_unit``.  The measured absorption peak of fit-saxs (a wavelength)
+is in nm (``*_nm``).
+"""
 
 import warnings
 
@@ -91,7 +98,8 @@ def add_parser(sub):
                        description="Unified (Beaucage) fit: G, Rg, B, P per level and a background, times a "
                                    "hard-sphere S(q) when an interference is present (--structure-factor), "
                                    "smeared by the instrument resolution (--smearing). Reports rg_A per "
-                                   "level, spacing_nm = 2 pi/q* of S(q), volume_fraction, pdi (Beaucage 2004).")
+                                   "level, spacing_A = 2 pi/q* of S(q), volume_fraction, pdi (Beaucage 2004). "
+                                   "Lengths in A.")
     u.add_argument("data")
     u.add_argument("--levels", type=int, default=1, choices=[1, 2])
     u.add_argument("--plot", help="data, fit and residuals")
@@ -123,11 +131,12 @@ def add_parser(sub):
     s = sub.add_parser("sizes", help="Rg (with and without S(q)), spacing, PDI, volume fraction of every "
                                      "curve in a folder (time series)",
                        description="Sizes vs time for a folder of curves from one in-situ run; the time "
-                                   "is read from each file name's last number (minutes unless 's'/'h').")
+                                   "is read from each file name's last number (minutes unless 's'/'h'). "
+                                   "Lengths in A in the table, --json and -o alike.")
     s.add_argument("folder")
     s.add_argument("--levels", type=int, default=1, choices=[1, 2])
     s.add_argument("--plot")
-    s.add_argument("-o", "--output", help="CSV table")
+    s.add_argument("-o", "--output", help="CSV table (lengths in A, time in min)")
     s.add_argument("--candidates", nargs="+", metavar="STRUCTURE",
                    help="candidate structures: print which match the measured sizes (Guinier Rg, Beaucage Rg, "
                         "spacing) and draw their size bands on --plot")
@@ -158,19 +167,47 @@ def _resolution(args, d, sel):
 
 def _size_out(fs):
     """The JSON fields every size command shares."""
-    return {"rg_A": fs.rg_A, "rg_without_sq_A": fs.rg_without_sq_A, "spacing_nm": fs.spacing_nm,
+    return {"rg_A": fs.rg_A, "rg_without_sq_A": fs.rg_without_sq_A, "spacing_A": _nm_to_A(fs.spacing_nm),
             "volume_fraction": fs.volume_fraction, "volume_fraction_err": fs.volume_fraction_err,
             "hs_radius_A": fs.hs_radius_A, "stickiness": fs.stickiness, "pdi": fs.pdi,
             "structure_factor": fs.structure_factor, "structure_factor_requested": fs.requested,
             "decision": fs.decision, "q_peak_sq_invA": fs.q_peak_sq_invA, "q_peak_data_invA": fs.q_peak_data_invA,
-            "resolution": fs.resolution, "definitions": fs.meta["definitions"],
+            "resolution": fs.resolution, "definitions": _lengths_in_A(fs.meta["definitions"]),
             "sq_form_factor": fs.sq_form_factor, "sphere": fs.sphere}
+
+
+def _nm_to_A(value):
+    """A length in nm -> A (None stays None)."""
+    return None if value is None else 10.0 * float(value)
+
+
+def _lengths_in_A(obj):
+    """A copy of ``obj`` whose ``*_nm`` keys (lengths) are ``*_A`` keys with the values x 10.
+
+    Recurses into dicts and lists; text values (definitions) keep their text.
+    """
+    def scale(v):
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, (int, float, np.floating, np.integer)):
+            return 10.0 * float(v)
+        if isinstance(v, dict):
+            return {k: scale(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [scale(x) for x in v]
+        return v
+    if isinstance(obj, dict):
+        return {(k[:-3] + "_A" if k.endswith("_nm") else k): (scale(v) if k.endswith("_nm") else _lengths_in_A(v))
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_lengths_in_A(v) for v in obj]
+    return obj
 
 
 def _size_text(fs):
     parts = [fs.decision]
     if fs.spacing_nm is not None:
-        parts.append(f"spacing 2 pi/q* = {fs.spacing_nm:.3f} nm (q* = {fs.q_peak_sq_invA:.4g} 1/A of S(q))")
+        parts.append(f"spacing 2 pi/q* = {10 * fs.spacing_nm:.2f} A (q* = {fs.q_peak_sq_invA:.4g} 1/A of S(q))")
     if fs.volume_fraction is not None:
         parts.append(f"volume fraction {fs.volume_fraction:.3f} +- {fs.volume_fraction_err:.3f}, "
                      f"R_hs {fs.hs_radius_A:.3g} A")
@@ -286,7 +323,7 @@ def run_guinier(args):
                                                    "decision": ("structure factor: none (restrict): " + sq_note
                                                                 if args.structure_factor == "restrict" else
                                                                 sq_note or "structure factor: none (requested)"),
-                                                   "spacing_nm": None, "volume_fraction": None, "pdi": None,
+                                                   "spacing_A": None, "volume_fraction": None, "pdi": None,
                                                    "resolution": res.as_dict() if res is not None else None}
     extra["rg_A"] = g.rg_A
     extra["rg_without_sq_A"] = rg_plain
@@ -304,7 +341,7 @@ def run_guinier(args):
                     window_q_range_invA=list(g.q_range_invA),
                     window_q_range_file_unit=[float(v) for v in q_from_invA(g.q_range_invA, unit)])
     out = {"data": args.data, "rg_A": g.rg_A, "rg_err_A": g.rg_err_A, "i0": g.i0, "i0_err": g.i0_err,
-           "q_range": list(g.q_range_invA), "q_unit": "1/A", "n_points": g.n_points, "qrg_max": g.qrg_max,
+           "q_range_invA": list(g.q_range_invA), "n_points": g.n_points, "qrg_max": g.qrg_max,
            "d_sphere_A": g.d_sphere_A, "chi2_red": g.chi2_red, "chi2_red_expected": g.meta["chi2_red_expected"],
            "q_unit_file": unit, "q_unit_from": d.meta["q_unit_from"], "n_dropped": d.meta["n_dropped"],
            "settings": settings, **extra, "warnings": warns}
@@ -338,7 +375,7 @@ def run_guinier(args):
     if sq_note and sq_note != extra["decision"]:
         print("note: " + sq_note)
     print(f"{args.data}: Guinier Rg = {g.rg_A:.3f} +- {g.rg_err_A:.3f} A (D_sphere = 2.582 Rg = "
-          f"{g.d_sphere_A / 10:.3f} nm), I0 = {g.i0:.4g}, q = {_q_text(*g.q_range_invA, unit)} "
+          f"{g.d_sphere_A:.2f} A), I0 = {g.i0:.4g}, q = {_q_text(*g.q_range_invA, unit)} "
           f"({g.n_points} points, qRg_max = {g.qrg_max:.2f}{chi})")
     print(_settings_text(settings) + f"; qRg limit {args.qrg_max:g}; at least {g.meta['min_points']} points "
           f"and a {100 * g.meta['min_decay']:.0f} % decay; weights {g.meta['weights']}")
@@ -359,8 +396,8 @@ def run_unified(args):
                     resolution=u.resolution)
     out = {"data": args.data, "levels": u.levels, "background": u.background, "chi2_red": u.chi2_red,
            "chi2_red_without_sq": u.chi2_red_without_sq,
-           "chi2_red_expected": u.meta["chi2_red_expected"], "q_range": list(u.q_range_invA),
-           "q_unit": "1/A", "weights": u.meta["weights"], "settings": settings, **_size_out(u),
+           "chi2_red_expected": u.meta["chi2_red_expected"], "q_range_invA": list(u.q_range_invA),
+           "weights": u.meta["weights"], "settings": settings, **_size_out(u),
            "warnings": list(u.warnings)}
     q_sel = d.q[sel]
     if len(u.fitted) != len(q_sel):  # the fit range was cut (e.g. --structure-factor restrict)
@@ -383,7 +420,7 @@ def run_unified(args):
         _common.print_json(_common.finite_or_none(out))
         return 0
     for i, lv in enumerate(u.levels, 1):
-        print(f"level {i}: Rg = {lv['rg_A']:.3f} +- {lv['rg_err_A']:.3f} A (D_sphere {lv['d_sphere_A'] / 10:.3f} nm), "
+        print(f"level {i}: Rg = {lv['rg_A']:.3f} +- {lv['rg_err_A']:.3f} A (D_sphere {lv['d_sphere_A']:.2f} A), "
               f"G = {lv['G']:.4g}, B = {lv['B']:.4g}, P = {lv['P']:.3f} +- {lv['P_err']:.3f}, PDI {lv['pdi']:.3g}")
     lo, hi = u.meta["chi2_red_expected"]
     print(f"background = {u.background:.4g}; reduced chi2 = {u.chi2_red:.3f} (expected {lo:.3g}..{hi:.3g})")
@@ -472,6 +509,26 @@ def run_fit(args):
     return 0
 
 
+def _candidates_text(rows):
+    """The candidates-versus-measured size table (rows of :func:`clusterstruct.compare.candidates_table`) in A."""
+    if not rows:
+        return "(no measured size to compare)"
+    from ..compare.size_table import DEFINITIONS
+
+    def span(r):
+        lo, hi = 10 * r[0], 10 * r[1]
+        return f"{lo:.2f}" if lo == hi else f"{lo:.2f}-{hi:.2f}"
+    head = ["candidate", "variant", "definition", "measured_A", "compared_A", "candidate_A", "deviation", "match"]
+    body = [[r["candidate"], r["variant"], DEFINITIONS[r["definition"]], span(r["measured_nm"]),
+             span(r["compared_nm"]), f"{10 * r['value_nm']:.2f}",
+             "0" if r["deviation"] == 0 else f"{100 * r['deviation']:+.1f} %", "yes" if r["match"] else "no"]
+            for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip() for b in body]
+    return "\n".join(lines)
+
+
 def run_sizes(args):
     from ..compare import size_series
     from ..compare.series import plot_sizes
@@ -486,7 +543,7 @@ def run_sizes(args):
         raise ClusterstructError(f"{args.folder}: every curve failed ({len(rows)} files); first: "
                                  f"{failed[0]['file']}: {failed[0]['error']}")
     cols = ["file", "time_min", "rg_unified_A", "rg_unified_err_A", "rg_without_sq_A", "rg_sphere_A", "rg_guinier_A",
-            "rg_guinier_err_A", "rg_guinier_sq_A", "d_sphere_A", "spacing_nm", "volume_fraction", "pdi",
+            "rg_guinier_err_A", "rg_guinier_sq_A", "d_sphere_A", "spacing_A", "volume_fraction", "pdi",
             "structure_factor", "warnings", "error"]
     table = None
     if args.candidates:
@@ -500,6 +557,9 @@ def run_sizes(args):
         table = candidates_table(rows, args.candidates, solvent=solvent)
     if args.plot:
         plot_sizes(rows, args.plot, bands=table["bands"] if table else None)
+    rows = _lengths_in_A(rows)   # the library's spacing_nm -> spacing_A: every length in A
+    for v in (table["measured"].values() if table else ()):
+        v["from"] = v["from"][:-3] + "_A" if v["from"].endswith("_nm") else v["from"]
     if args.output:   # written last: a failing table or figure leaves no file behind
         from .._atomicio import write_csv_atomic
         write_csv_atomic(args.output, [dict(r, warnings="; ".join(r.get("warnings", []))) for r in rows], cols)
@@ -508,32 +568,32 @@ def run_sizes(args):
                                                    "levels": args.levels,
                                                    "structure_factor": args.structure_factor,
                                                    "smearing": args.smearing, "rows": rows,
-                                                   **({"candidates_table": {k: v for k, v in table.items()
-                                                                            if k != "bands"}}
+                                                   **({"candidates_table": _lengths_in_A(
+                                                       {k: v for k, v in table.items() if k not in ("bands", "text")})}
                                                       if table else {})}))
     else:
-        def nm(v, w=9):
-            return f"{v / 10:{w}.3f}" if v is not None else f"{'-':>{w}}"
-        print(f"{'time_min':>8} {'Rg_uni_nm':>9} {'noS_nm':>9} {'Rg_Gui_nm':>9} {'Gui/S_nm':>9} "
-              f"{'spacing':>8} {'phi':>6} {'PDI':>6} {'S(q)':>6}  file")
+        def ang(v, w=9):
+            return f"{v:{w}.2f}" if v is not None else f"{'-':>{w}}"
+        print(f"{'time_min':>8} {'Rg_uni_A':>9} {'noS_A':>9} {'Rg_Gui_A':>9} {'Gui/S_A':>9} "
+              f"{'spacing_A':>9} {'phi':>6} {'PDI':>6} {'S(q)':>6}  file")
         for r in rows:
             if "error" in r:
                 print(f"{'':>8} {'failed':>9}  {r['file']}: {r['error']}")
                 continue
             t = f"{r['time_min']:.1f}" if r["time_min"] is not None else "-"
-            sp = f"{r['spacing_nm']:8.3f}" if r.get("spacing_nm") is not None else f"{'-':>8}"
+            sp = ang(r.get("spacing_A"))
             ph = f"{r['volume_fraction']:6.3f}" if r.get("volume_fraction") is not None else f"{'-':>6}"
-            print(f"{t:>8} {nm(r['rg_unified_A'])} {nm(r['rg_without_sq_A'])} {nm(r['rg_guinier_A'])} "
-                  f"{nm(r['rg_guinier_sq_A'])} {sp} {ph} {r['pdi']:6.3g} {r['structure_factor']:>6}  {r['file']}")
+            print(f"{t:>8} {ang(r['rg_unified_A'])} {ang(r['rg_without_sq_A'])} {ang(r['rg_guinier_A'])} "
+                  f"{ang(r['rg_guinier_sq_A'])} {sp} {ph} {r['pdi']:6.3g} {r['structure_factor']:>6}  {r['file']}")
         print("Rg_uni: unified Rg of P(q) (with S(q) when fitted, smeared model when the data are); noS: the "
-              "same fit without S(q); Gui: plain Guinier; Gui/S: Guinier of I/S(q); spacing 2 pi/q* [nm]")
+              "same fit without S(q); Gui: plain Guinier; Gui/S: Guinier of I/S(q); spacing 2 pi/q*; lengths in A")
         for r in rows:
             if r.get("notes"):
                 print(f"note: {r['file']}: {r['notes']}")
             _print_warnings(r.get("warnings", []), f"{r['file']}: ")
         if table:
-            meas = "; ".join(f"{k} {v['range_nm'][0]:.3f}..{v['range_nm'][1]:.3f} nm (from {v['from']}, "
+            meas = "; ".join(f"{k} {10 * v['range_nm'][0]:.2f}..{10 * v['range_nm'][1]:.2f} A (from {v['from']}, "
                              f"{v['n_frames']} frames)" for k, v in table["measured"].items())
             print(f"candidates (match within {100 * table['tolerance']:.0f} %): measured {meas}")
-            print(table["text"])
+            print(_candidates_text(table["rows"]))
     return 0 if any("error" not in r for r in rows) else 2

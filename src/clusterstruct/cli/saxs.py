@@ -18,6 +18,8 @@ def add_parser(sub):
     p.add_argument("--b-iso", nargs="+", metavar="El=B",
                    help="isotropic Debye-Waller B per element [A^2], e.g. Cd=0.8 Se=0.8 "
                         "(amplitude factor exp(-B q^2/16pi^2))")
+    p.add_argument("--uiso", nargs="+", metavar="El=U",
+                   help="or the isotropic displacement Uiso per element [A^2], converted to B = 8 pi^2 Uiso")
     p.add_argument("--mode", choices=["auto", "exact", "histogram"], default="auto",
                    help="exact pair sum or interpolated distance histogram (auto: by size)")
     p.add_argument("--allow-slow", action="store_true",
@@ -54,14 +56,15 @@ def run(args):
     _common.check_threads(args.threads)
     _common.check_output_extension(args.output, OUTPUT_EXTENSIONS)
     q = _common.q_grid(args)
-    b_iso = _common.parse_element_values(args.b_iso, "--b-iso")
+    b_iso = _common.displacement_option(args, "b_iso")
     atoms = read_structure(args.structure, allow_overlap=args.allow_overlap)
     symbols = atoms.get_chemical_symbols()
     if isinstance(b_iso, dict):
         missing = set(b_iso) - set(symbols)
         if missing:
             raise _common.ClusterstructError(
-                f"--b-iso: element(s) {', '.join(sorted(missing))} not in {args.structure}")
+                f"{'--uiso' if args.uiso else '--b-iso'}: element(s) {', '.join(sorted(missing))} "
+                f"not in {args.structure}")
     n = len(atoms)
     work = n * (n - 1) / 2 * len(q)
     if args.mode == "exact" and work > EXACT_PAIR_Q_LIMIT and not args.allow_slow:

@@ -72,7 +72,8 @@ def _client(workers, scheduler, jobqueue, jobqueue_options):
         cluster.adapt(minimum_jobs=n_jobs, maximum_jobs=n_jobs)
         return Client(cluster), cluster
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+                           dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},  # no port 8787
+                           env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
     return Client(cluster), cluster
 
 
@@ -193,8 +194,8 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
     n_done_tasks = min(n_tasks, len(done) * spec["batch_size"])
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=n_tasks, initial=n_done_tasks, unit="cand", desc="screen", dynamic_ncols=True)
+        from .._progress import progress as progress_bar  # off when not a terminal or with --no-progress
+        bar = progress_bar(total=n_tasks, initial=n_done_tasks, unit="cand", desc="screen")
     light = _light_spec(spec)
     n_q = len(spec["q"])
     last_merge = time.monotonic()
@@ -245,31 +246,32 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
 
 
 def rank(path, *, top=20, res=None):
-    """Best-first table of unique, successful records, per group.
+    """Best-first table of unique, successful records, per material.
 
-    Records are grouped by ``group`` (the material, when targets name materials: such
-    records were scored against different targets and are not comparable), then sorted by
-    score ascending (undefined scores last, by id).  ``top`` rows are kept per group;
-    ``rank`` counts within the group.  ``res`` is the already-read :func:`read_results`
-    dict, if the caller has it.
+    The ranking rule is :func:`clusterstruct.screen.table.rank_groups` with grouping by
+    material (the one the ``results`` command uses by default): candidates of different
+    materials are never ranked together, then each group is sorted by score ascending
+    (undefined scores last, by id).  ``top`` rows are kept per group; ``rank`` counts
+    within the group.  ``res`` is the already-read :func:`read_results` dict, if the caller
+    has it.
     """
+    from .table import rank_groups, record_columns
     res = res if res is not None else read_results(path)
-    ok = (res["status"] == 1) & (res["duplicate_of"] == -1)
+    cols, labels, state = record_columns(res)
     rows = []
-    groups = res.get("group", np.array(["all"] * len(res["id"]), dtype=object))
-    for grp in sorted(set(groups[ok].tolist())):
-        idx = np.flatnonzero(ok & (groups == grp))
-        score = np.where(np.isfinite(res["score"][idx]), res["score"][idx], np.inf)
-        order = idx[np.lexsort((res["id"][idx], score))]
-        for r, i in enumerate(order[:top] if top else order, 1):
-            rows.append({"group": grp, "rank": r, "row": int(i), "id": int(res["id"][i]),
-                         "score": float(res["score"][i]), "formula": res["formula"][i],
-                         "n_atoms": int(res["n_atoms"][i]), "chi2_saxs": float(res["chi2_saxs"][i]),
-                         "peak_nm": float(res["peak_nm"][i]), "peak_unc_nm": float(res["peak_unc_nm"][i]),
-                         "dpeak_nm": float(res["dpeak_nm"][i]), "mass_Da": float(res["mass_Da"][i]),
-                         "dmass_Da": float(res["dmass_Da"][i]), "rg_number_A": float(res["rg_number_A"][i]),
-                         "dmax_A": float(res["dmax_A"][i]), "score_note": res["score_note"][i],
-                         "description": res["description"][i]})
+    for grp in rank_groups(cols, state, labels, "material"):
+        for r, i in enumerate(grp.top(top), 1):
+            row = {"group": grp.key, "rank": r, "row": int(i), "id": int(res["id"][i]),
+                   "score": float(res["score"][i]), "formula": res["formula"][i],
+                   "n_atoms": int(res["n_atoms"][i]), "chi2_saxs": float(res["chi2_saxs"][i]),
+                   "peak_nm": float(res["peak_nm"][i]), "peak_unc_nm": float(res["peak_unc_nm"][i]),
+                   "dpeak_nm": float(res["dpeak_nm"][i]), "mass_Da": float(res["mass_Da"][i]),
+                   "dmass_Da": float(res["dmass_Da"][i]), "rg_number_A": float(res["rg_number_A"][i]),
+                   "dmax_A": float(res["dmax_A"][i])}
+            if "rw_pdf" in res:
+                row["rw_pdf"] = float(res["rw_pdf"][i])
+            row.update({"score_note": res["score_note"][i], "description": res["description"][i]})
+            rows.append(row)
     return rows
 
 

@@ -109,7 +109,8 @@ def _point_group_order(atoms):
 
 
 def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende", centres=CENTRES,
-                         max_per_shell=12, top=None, seed=0, a=None, c=None, u=None, symmetry=None):
+                         max_per_shell=12, top=None, seed=0, a=None, c=None, u=None, symmetry=None,
+                         progress=None):
     """Enumerate, deduplicate and rank compact cores of composition M_{n_metal} X_{n_chalcogen}.
 
     Parameters
@@ -131,6 +132,11 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
         Add the point-group bonus 0.02 log2|G| (``None``, the default, or
         ``True``).  ``False``: rank without it and record the point group as
         "unknown" with the reason in ``terms["symmetry_note"]``.
+    progress : bool, optional
+        Progress bars on stderr for the enumeration (one step per centre and growth
+        order) and the point groups; None (default): when stderr is a terminal and
+        ``CLUSTERSTRUCT_NO_PROGRESS`` is unset (:func:`clusterstruct._progress.progress`).
+        Shown only for runs longer than a second.
 
     Returns
     -------
@@ -154,11 +160,15 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
     rng = np.random.default_rng(seed)
     n_total = n_metal + n_chalcogen
     seen, out, near = set(), [], set()
+    from .._progress import progress as progress_bar
     from .descriptors import describe_core
+    target = f"{metal}{n_metal}{chalc}{n_chalcogen}"
+    bar = progress_bar(total=2 * len(centres), desc=f"{target} cores", unit="step", enabled=progress, delay=1.0)
     for centre in centres:
         pos, is_metal, p = _sites_for(material, lattice, n_total, centre, a, c, u)
         r = np.linalg.norm(pos, axis=1)
         for first_metal, n_first, n_second in ((False, n_chalcogen, n_metal), (True, n_metal, n_chalcogen)):
+            bar.set_postfix_str(f"centre {centre}, {len(out)} distinct", refresh=False)
             first_pool = np.flatnonzero(is_metal == first_metal)
             for pick in _shell_choices(r[first_pool], n_first, max_choices=max_per_shell, rng=rng):
                 first_idx = first_pool[pick]
@@ -186,12 +196,17 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
                     base = (terms["f4_chalcogen"] - 0.5 * terms["dangling_bonds"] / n_total
                             - 0.5 * (terms["compactness"] - 1.0))
                     out.append(Candidate(atoms, float(base), terms))
+            bar.update()
+    bar.set_postfix_str(f"{len(out)} distinct", refresh=False)
+    bar.close()
     if not out:
         closest = sorted(near, key=lambda mc: abs(mc[0] - n_metal) + abs(mc[1] - n_chalcogen))[:5]
         hint = (", closest connected: " + ", ".join(f"{metal}{m}{chalc}{x}" for m, x in closest)) if closest else ""
         raise ClusterstructError(f"no connected {material} {lattice} core with composition "
                                  f"{metal}{n_metal}{chalc}{n_chalcogen} was found{hint}")
-    out = _rank(out, top, symmetry)
+    with progress_bar(total=len(out), desc=f"{target} point groups", unit="core", enabled=progress,
+                      delay=1.0) as bar:
+        out = _rank(out, top, symmetry, bar=bar)
     for rank, cand in enumerate(out, 1):
         cand.atoms.info["rank"] = rank
         cand.atoms.info["score"] = round(cand.score, 6)
@@ -206,10 +221,10 @@ def carve_to_composition(material, n_metal, n_chalcogen, *, lattice="zincblende"
 _MAX_BONUS = 0.02 * np.log2(48)
 
 
-def _rank(cands, top, symmetry):
+def _rank(cands, top, symmetry, bar=None):
     """Sort candidates best first, with the symmetry bonus unless ``symmetry`` is False."""
     if symmetry is None or symmetry:
-        return _add_symmetry_bonus(cands, top)
+        return _add_symmetry_bonus(cands, top, bar=bar)
     note = "ranked without the symmetry bonus (symmetry=False)"
     for cand in cands:
         cand.terms.update({"point_group": "unknown", "point_group_order": None,
@@ -218,7 +233,7 @@ def _rank(cands, top, symmetry):
     return cands
 
 
-def _add_symmetry_bonus(cands, top):
+def _add_symmetry_bonus(cands, top, bar=None):
     """Add 0.02 log2|G| to each score and sort, computing point groups only where needed.
 
     The point group is the slowest term (a few milliseconds per cluster),
@@ -232,12 +247,17 @@ def _add_symmetry_bonus(cands, top):
         if top and len(done) >= top:
             kth = sorted((c.score for c in done), reverse=True)[top - 1]
             if cand.score + _MAX_BONUS < kth:
+                if bar is not None:  # the rest cannot enter the top: the bar ends here
+                    bar.total = bar.n
+                    bar.refresh()
                 break
         order_g, symbol = _point_group_order(cand.atoms)
         cand.terms.update({"point_group": symbol, "point_group_order": order_g})
         cand.score = float(cand.score + 0.02 * np.log2(order_g))
         cand.terms["score"] = cand.score
         done.append(cand)
+        if bar is not None:
+            bar.update()
     done.sort(key=lambda c: (-c.score, c.terms["centre"], c.terms["growth"]))
     return done
 

@@ -358,11 +358,12 @@ def describe(atoms, *, material=None, lattice=None, bond_length=None):
     max, n), rg_number_A, rg_electron_A, dmax_A, d_equal_volume_A (with its
     definition), n_surface, n_bulk.
     """
-    from ..io import formula
+    from ..io import as_atoms, formula
     from ..observables import formula_mass, radii_of_gyration, structure_size
     from ..scattering.sizes import max_dimension
     from ..units import material_of
 
+    atoms = as_atoms(atoms)
     symbols = atoms.get_chemical_symbols()
     info_material = material or atoms.info.get("material") or majority_material(symbols)
     lattice = lattice or atoms.info.get("lattice") or "zincblende"
