@@ -182,7 +182,8 @@ def candidates_table(rows, candidates, *, solvent=None, tolerance=0.05, names=No
 
 
 def plot_sizes(rows, path, bands=None, tolerance=0.05):
-    """Rg (with and without S(q)) and the interference spacing against time.
+    """Rg (with and without S(q)) and the interference spacing against time, all in A (as the
+    ``sizes`` command prints and writes them).
 
     ``bands`` ({definition: [(name, variant, value_nm)]}, from :func:`candidates_table`):
     a horizontal band (value +- tolerance) per candidate, Guinier Rg on the Rg panel and
@@ -195,7 +196,7 @@ def plot_sizes(rows, path, bands=None, tolerance=0.05):
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(5.5, 6), sharex=True)
 
     def series(key):
-        return [np.nan if r.get(key) is None else r[key] / 10 for r in ok]
+        return [np.nan if r.get(key) is None else r[key] for r in ok]
     ax.plot(t, series("rg_unified_A"), "s-", label="unified Rg (with S(q) and smearing)")
     ax.plot(t, series("rg_without_sq_A"), "^:", label="unified Rg without S(q)")
     ax.plot(t, series("rg_guinier_A"), "o--", label="Guinier Rg (plain)")
@@ -203,17 +204,24 @@ def plot_sizes(rows, path, bands=None, tolerance=0.05):
         ax.plot(t, series("rg_guinier_sq_A"), "d-", label="Guinier Rg of I/S(q)")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (name, variant, v) in enumerate((bands or {}).get("guinier-rg", [])):
+        v = 10.0 * v  # nm -> A
         ax.axhspan(v * (1 - tolerance), v * (1 + tolerance), color=colours[k % len(colours)], alpha=0.15,
                    label=f"{name} ({variant}) Guinier Rg")
     for k, (name, variant, v) in enumerate((bands or {}).get("spacing", [])):
+        v = 10.0 * v  # nm -> A
         ax2.axhspan(v * (1 - tolerance), v * (1 + tolerance), color=colours[k % len(colours)], alpha=0.15,
                     label=f"{name} contact spacing 2.582 Rg")
-    ax.set_ylabel("Rg [nm]")
+    ax.set_ylabel("Rg [Å]")
     ax.legend(fontsize=6)
-    ax2.plot(t, [np.nan if r.get("spacing_nm") is None else r["spacing_nm"] for r in ok], "o-",
-             label="spacing 2 pi / q* [nm]")
-    ax2.plot(t, [np.nan if r.get("volume_fraction") is None else r["volume_fraction"] for r in ok], "s--",
-             label="volume fraction")
+    ax2.plot(t, [np.nan if r.get("spacing_nm") is None else 10.0 * r["spacing_nm"] for r in ok], "o-",
+             label="spacing 2 pi / q* [Å]")
+    ax2.set_ylabel("spacing [Å]")
+    phi = [np.nan if r.get("volume_fraction") is None else r["volume_fraction"] for r in ok]
+    if np.isfinite(phi).any():  # a dimensionless quantity: its own axis
+        ax3 = ax2.twinx()
+        ax3.plot(t, phi, "s--", color="gray", label="volume fraction")
+        ax3.set_ylabel("volume fraction")
+        ax3.legend(fontsize=7, loc="lower right")
     ax2.set_xlabel("time [min]" if all(r["time_min"] is not None for r in ok) else "file index")
     ax2.legend(fontsize=7)
     save_figure(fig, path)
