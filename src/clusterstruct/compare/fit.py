@@ -331,8 +331,11 @@ def rank_candidates(structures, measured, *, names=None, refine=("scale", "backg
     q_hi = max(float(d.q.max()) for d in measured)
     if resolution is not None:
         q_hi = max(q_hi, resolution.q_max_needed(np.array([q_hi])))
+    from .._progress import progress
     rows = []
-    for k, atoms in enumerate(structures):
+    structures = list(structures)
+    # a bar (terminal only, after 1 s) when many candidates make the ranking take a while
+    for k, atoms in enumerate(progress(structures, desc="fit-saxs", unit="cand", delay=1.0, leave=False)):
         name = names[k] if names else None
         model = ProfileModel(atoms, q_lo, q_hi, name=name)
         fits = [fit_profile(model, d, refine=refine, structure_factor=structure_factor,
