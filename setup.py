@@ -75,6 +75,13 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     ),
     Extension(
+        "clusterstruct._pdfpairs",
+        ["cython_ext/_pdfpairs.pyx"],
+        include_dirs=[numpy.get_include()],
+        libraries=[] if sys.platform == "win32" else ["m"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    ),
+    Extension(
         "clusterstruct._optics",
         ["cython_ext/_optics.pyx"],
         include_dirs=[numpy.get_include()],

@@ -16,8 +16,11 @@ Many structures against one dataset
 independent ones once; ``target.fit(atoms)`` refines one structure (``fit_pdf`` is exactly
 that, plus its warnings).  The scale enters linearly: for given other parameters its optimum
 <g, y>/<g, g> (clipped to its bounds) is closed-form, so least squares runs over the nonlinear
-parameters only (variable projection); the reported uncertainties come from the full Jacobian,
-scale included, computed once at the optimum.  ``fast=True`` (the first pass of cluster
+parameters only (variable projection) with the analytic Jacobian of the projected residual s(p) g(p) - y,
+s dg/dp + g ds/dp, ds/dp = (<dg/dp, y> - 2 s <dg/dp, g>) / <g, g> (zero where s sits at a bound),
+from :class:`_PairModel` (``ANALYTIC_JACOBIAN = False``: finite differences; same optimum, 4-5x
+the model evaluations); the reported uncertainties come from the full Jacobian, scale
+included, computed once at the optimum.  ``fast=True`` (the first pass of cluster
 mining) evaluates G(r) of structures up to 400 atoms pair by pair (Gaussian peaks on a
 periodic grid, one FFT per species pair; equal to the histogram engine to 1e-5 of max |G|),
 runs the least squares on four points per Nyquist spacing and stops at relative tolerance
@@ -229,9 +232,13 @@ class PDFTarget:
     points N_ind, the refined parameters and their bounds, and the choice of transform
     (``fast``).  :meth:`fit` refines one structure; nothing here changes between structures.
 
-    ``fast=False`` (the full refinement, what :func:`fit_pdf` does) evaluates G(r) with
-    :class:`clusterstruct.pdf.DebyePDF` (histogram spacing 0.06/Qmax); ``fast=True`` (the
-    first pass of cluster mining) uses the coarser spacing 0.2/Qmax.
+    ``fast=False`` (the full refinement, what :func:`fit_pdf` does) evaluates G(r) from the
+    nodes of a :class:`clusterstruct.pdf.DebyePDF` pair histogram (spacing 0.06/Qmax);
+    ``fast=True`` (the first pass of cluster mining) from the structure's own pairs up to
+    :data:`FAST_PAIR_MAX_ATOMS` atoms, else from histogram nodes at the coarser spacing 0.2/Qmax.
+    Both go through :class:`_PairModel` (Gaussians on a periodic grid, one FFT) with its analytic
+    Jacobian.  Per target are kept: the Q grids, the periodic grid, the sine-transform
+    matrices (all points and the fit rows) and the form factors per element set.
     """
 
     measured: object
@@ -269,15 +276,52 @@ class PDFTarget:
         step = float(self.r[1] - self.r[0])
         return slice(None, None, max(1, int(self.nyquist_spacing / (FIT_POINTS_PER_NYQUIST * step))))
 
-    def _transform_matrix(self, qstep, q):
-        """(2/pi) dQ sin(Q r) on the fitted r (no Qdamp), cached per Q grid."""
-        key = ("tmat", float(qstep), len(q), float(q[0]) if len(q) else 0.0)
+    @property
+    def r_fit(self):
+        """The r points the least squares runs on (:attr:`fit_rows`)."""
+        key = ("r_fit",)
+        r = self._cache.get(key)
+        if r is None:
+            r = self._cache[key] = np.ascontiguousarray(self.r[self.fit_rows])
+        return r
+
+    def _remember(self, key, value):
+        """Keep ``value`` in the target's cache; grids differ per candidate size: of each kind
+        (key[0]) the last 8 are kept."""
+        same = [k for k in self._cache if k[0] == key[0]]
+        if len(same) >= 8:
+            self._cache.pop(same[0])
+        self._cache[key] = value
+        return value
+
+    def _grid(self, qstep):
+        """The Q grid Q_j = j qstep in [Qmin, Qmax] and the periodic grid of the pair evaluation
+        (period 2 pi / qstep, L points of spacing h <= 1.2 / Qmax, widening tau = 2.4 / Qmax^2)."""
+        key = ("grid", float(qstep))
+        grid = self._cache.get(key)
+        if grid is None:
+            from scipy.fft import next_fast_len
+            qmin, qmax = self.value("qmin"), self.value("qmax")
+            q = np.arange(0.0, qmax + 1e-9, qstep)
+            keep = (q >= qmin) & (q <= qmax + 1e-12) & (q > 0)
+            period = 2.0 * np.pi / qstep
+            L = next_fast_len(int(np.ceil(period * qmax / 1.2)), real=True)
+            tau = 2.4 / qmax ** 2
+            grid = {"q": q[keep], "jq": np.nonzero(keep)[0], "L": L, "h": period / L, "tau": tau,
+                    "widen": np.exp(q[keep] ** 2 * tau / 2.0)}
+            self._remember(key, grid)
+        return grid
+
+    def _transform_matrix(self, qstep, q, fit_rows=False):
+        """(2/pi) dQ sin(Q r) on the fitted r (no Qdamp), cached per Q grid; ``fit_rows``: on
+        :attr:`r_fit` only (a contiguous copy)."""
+        if fit_rows and self.fit_rows == slice(None):
+            fit_rows = False
+        key = ("tmat", float(qstep), len(q), float(q[0]) if len(q) else 0.0, bool(fit_rows))
         m = self._cache.get(key)
         if m is None:
-            m = (2.0 / np.pi) * qstep * np.sin(np.outer(self.r, q))
-            if len(self._cache) >= 8:      # one grid per candidate size: keep the last few only
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = m
+            r = self.r_fit if fit_rows else self.r
+            m = self._remember(key, (2.0 / np.pi) * qstep * np.sin(np.outer(r, q)))
         return m
 
     def fit(self, atoms, *, name=None, start=None, engine=None):
@@ -325,159 +369,330 @@ _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(7)
 _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
 
-class _EngineModel:
-    """G(r) on the target's points through :meth:`DebyePDF.gr` (the reference evaluation)."""
-
-    def __init__(self, target, eng, enveloped, qstep):
-        self.t, self.eng, self.enveloped, self.qstep = target, eng, enveloped, qstep
-        self.nfev = 0
-        self.rows = target.fit_rows
-
-    def __call__(self, d, full=True):
-        t, eng = self.t, self.eng
-        self.nfev += 1
-        r = t.r if full else t.r[self.rows]
-        kw = dict(qmin=t.value("qmin"), qmax=t.value("qmax"), qdamp=d["qdamp"], qbroad=t.value("qbroad"),
-                  qstep=self.qstep, uiso={e: d[f"uiso_{e}"] for e in eng.elements}, delta2=d["delta2"],
-                  zoom=d["zoom"])
-        sigma = d.get("psize_sigma", 0.0) if self.enveloped else 0.0
-        if not sigma:
-            return eng.gr(r, psize=d.get("psize") if self.enveloped else None, **kw).g
-        # lognormal diameters: median psize, log-width sigma; atom-weighted (D^3) average over
-        # Gauss-Hermite nodes in ln D
-        top = 0.95 * eng.source_diameter * d["zoom"]
-        diam = np.minimum(d["psize"] * np.exp(sigma * _GH_NODES), top)
-        w = _GH_WEIGHTS * diam ** 3
-        w /= w.sum()
-        return sum(wk * eng.gr(r, psize=float(dk), **kw).g for wk, dk in zip(w, diam))
-
-
 #: Gaussian pair peaks are summed out to this many standard deviations (e^-15 of the peak).
 WINDOW_SIGMAS = 5.5
 
+#: Least squares with the analytic Jacobian of :class:`_PairModel` (False: finite differences,
+#: the reference the tests and benchmarks/bench_pdf_fit.py compare with).
+ANALYTIC_JACOBIAN = True
+
+
+#: BLAS pinned to one thread (screening workers and benchmarks set this): small matrix products
+#: then go through one BLAS call.
+_SERIAL_BLAS = any(__import__("os").environ.get(v, "") == "1"
+                   for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
+
+
+def _deposit_kernel():
+    """The Gaussian-deposit kernel: compiled unless CLUSTERSTRUCT_BACKEND=numpy or not built."""
+    from .._backend import default_backend
+    from . import _numpy_pairs
+    choice = default_backend()
+    if choice == "numpy":
+        return _numpy_pairs.deposit_gaussians
+    try:
+        from .. import _pdfpairs
+    except ImportError:
+        if choice == "cython":
+            raise ClusterstructError("CLUSTERSTRUCT_BACKEND=cython but the compiled extension "
+                                     "clusterstruct._pdfpairs is not built (reinstall with pip)") from None
+        return _numpy_pairs.deposit_gaussians
+    return _pdfpairs.deposit_gaussians
+
 
 class _PairModel:
-    """G(r) of one small structure by Gaussian pair peaks on a periodic grid (the fast evaluation).
+    """G(r) and its derivatives by Gaussian peaks on a periodic grid (the fit's evaluation).
 
     The Debye-route G(r) of :mod:`clusterstruct.pdf.core` on the uniform Q grid Q_j = j dQ is
 
-        G(r) = D(r) (2/pi) dQ sum_j sum_t c_t(Q_j) sum_pairs sin(Q_j d) e^{-Q_j^2 s^2 / 2} / d * sin(Q_j r)
+        G(r) = D(r) (2/pi) dQ sum_j sum_t c_t(Q_j) sum_p n_p sin(Q_j d_p) e^{-Q_j^2 s_p^2 / 2} / d_p * sin(Q_j r)
 
-    and sin(Q d) e^{-Q^2 s^2 / 2} is the sine transform of a Gaussian N(x; d, s^2).  The pairs'
+    and sin(Q d) e^{-Q^2 s^2 / 2} is the sine transform of a Gaussian N(x; d, s^2).  The centres'
     Gaussians, each widened by a common tau, are summed on a grid of period P = 2 pi / dQ (the
-    Q_j are then exactly the grid's Fourier frequencies), one real FFT per species pair gives
-    every Q_j at once, and exp(+Q^2 tau / 2) undoes the widening.  With grid spacing
-    h <= 1.2 / Qmax and tau = 2.4 / Qmax^2 the aliased remainder is below e^-20 of the signal,
-    so this equals the histogram engine to its own accuracy, at a cost that grows with the
-    pairs and not with pairs x Q points.  Pairs are grouped by species pair, by distance (to
-    1e-6 A) and by site class (surface atoms for ``uiso_surface``, strained pairs for
-    ``strain``).
+    Q_j are then exactly the grid's Fourier frequencies), one real FFT per row gives every Q_j
+    at once, and exp(+Q^2 tau / 2) undoes the widening.  With grid spacing h <= 1.2 / Qmax and
+    tau = 2.4 / Qmax^2 the aliased remainder is below e^-20 of the signal, at a cost that grows
+    with the centres and not with centres x Q points.
+
+    Centres are either the structure's pairs (grouped by species pair, distance to 1e-6 A and
+    site class: surface atoms for ``uiso_surface``, strained pairs for ``strain``), or the nodes
+    of a :class:`DebyePDF` pair histogram (:meth:`from_engine`; large structures and spherical
+    envelopes, whose weights gamma0(zoom r; D) / gamma0(r; D_src) multiply the nodes).
+
+    Analytic Jacobian.  In Q space a Gaussian's derivatives are the Gaussian times factors:
+    d/ds^2 of e^{-Q^2 s^2/2} sin(Q d) is -Q^2/2 times it, and d/dd is Q e^{-Q^2 s^2/2} cos(Q d)
+    (the real part of the same FFT).  So the kernel deposits, with one exp per grid point,
+    a few weighted copies of each centre's Gaussian (rows: 1, d, c = max(0, 1 - delta2/d^2),
+    [c > 0] / d^2, Qbroad^2 d^2, and the envelope's dw/dD, dw/dzoom), the same FFT transforms
+    them, and the derivative of F(Q) with respect to zoom, each Uiso, delta2, strain and psize
+    is a combination of these rows with factors in Q; G and its derivative columns then go
+    through one product with the sine-transform matrix.  dG/dQdamp = -Qdamp r^2 G.
     """
 
     def __init__(self, target, atoms, qstep, *, surface=None, strained=None):
-        from scipy.fft import next_fast_len
         from scipy.spatial.distance import pdist
         from ..scattering._engine import species_layout, species_pairs
-        from ..scattering.formfactors import atomic_form_factor
-        self.t = target
         sym = list(atoms.get_chemical_symbols())
         pos = np.asarray(atoms.positions, float)
         _, labels, _ = species_layout(sym)
-        self.elements = list(labels)
-        n_el = len(self.elements)
-        pairs = species_pairs(self.elements)
-        ei = np.array([self.elements.index(s) for s in sym], np.int64)
+        elements = list(labels)
+        n_el = len(elements)
+        lookup = {e: k for k, e in enumerate(elements)}
+        ei = np.fromiter((lookup[s] for s in sym), np.int64, len(sym))
         # each atom's displacement class: its element, or n_el for a surface atom (uiso_surface)
-        ucls = ei.copy() if surface is None else np.where(np.asarray(surface, bool), n_el, ei)
+        ucls = ei if surface is None else np.where(np.asarray(surface, bool), n_el, ei)
         i, j = np.triu_indices(len(sym), 1)
         d = pdist(pos)
+        if qstep is None:   # DebyePDF.default_qstep: pi / (2 (Dmax + 5 A)), at most 0.05 1/A
+            qstep = min(0.05, np.pi / (2.0 * (float(d.max()) + 5.0)))
         a, b = np.minimum(ei[i], ei[j]), np.maximum(ei[i], ei[j])
         t = a * n_el - a * (a - 1) // 2 + (b - a)          # index into species_pairs order
-        ua, ub = np.minimum(ucls[i], ucls[j]), np.maximum(ucls[i], ucls[j])
-        strn = np.zeros(len(d), np.int64) if strained is None else np.asarray(strained, np.int64)
         nu = n_el + 1
-        key = (((t * nu + ua) * nu + ub) * 2 + strn) * (1 << 32) + np.round(d * 1e6).astype(np.int64)
+        if surface is None:
+            ua, ub = a, b
+        else:
+            ua, ub = np.minimum(ucls[i], ucls[j]), np.maximum(ucls[i], ucls[j])
+        strn = 0 if strained is None else np.asarray(strained, np.int64)
+        gkey = ((t * nu + ua) * nu + ub) * 2 + strn
+        key = gkey * (1 << 32) + np.round(d * 1e6).astype(np.int64)
         uniq, counts = np.unique(key, return_counts=True)
-        rest, dint = np.divmod(uniq, 1 << 32)
-        rest, self.strained = np.divmod(rest, 2)
-        rest, ub = np.divmod(rest, nu)
-        self.type, ua = np.divmod(rest, nu)
-        self.strained = self.strained.astype(bool)
-        self.d = dint * 1e-6
-        self.count = counts.astype(float)
-        self.pairs = pairs
-        # U_i + U_j of each entry as a matrix acting on (U_el..., U_surface)
-        self.umat = np.zeros((len(self.d), nu))
-        rows = np.arange(len(self.d))
-        np.add.at(self.umat, (rows, ua), 1.0)
-        np.add.at(self.umat, (rows, ub), 1.0)
+        gk, dint = np.divmod(uniq, 1 << 32)
+        groups, group = np.unique(gk, return_inverse=True)
+        rest, gstr = np.divmod(groups, 2)
+        rest, gub = np.divmod(rest, nu)
+        gt, gua = np.divmod(rest, nu)
+        gumat = np.zeros((len(groups), nu))
+        np.add.at(gumat, (np.arange(len(groups)), gua), 1.0)
+        np.add.at(gumat, (np.arange(len(groups)), gub), 1.0)
+        self._setup(target, qstep, d0=dint * 1e-6, count=counts.astype(float), group=group.astype(np.int64),
+                    gtype=gt, gumat=gumat, gstrained=gstr.astype(bool), elements=elements,
+                    pairs=species_pairs(elements),
+                    counts_el={e: float(np.count_nonzero(ei == k)) for k, e in enumerate(elements)},
+                    n_atoms=float(len(sym)), env=None)
         self.dmax = float(d.max()) if len(d) else 0.0
         self.nearest = float(d.min()) if len(d) else float("nan")
-        qmin, qmax = target.value("qmin"), target.value("qmax")
-        q = np.arange(0.0, qmax + 1e-9, qstep)
-        keep = (q >= qmin) & (q <= qmax + 1e-12) & (q > 0)
-        self.jq = np.nonzero(keep)[0]
-        self.q = q[keep]
-        self.qstep = qstep
-        period = 2.0 * np.pi / qstep
-        self.L = next_fast_len(int(np.ceil(period * qmax / 1.2)), real=True)
-        self.h = period / self.L
-        self.tau = 2.4 / qmax ** 2
-        f = {el: atomic_form_factor(el, self.q) for el in self.elements}
-        counts_el = {el: float(sym.count(el)) for el in self.elements}
-        norm = sum(counts_el[el] * f[el] for el in self.elements) ** 2 / len(sym)
-        self.c = np.array([2.0 * f[p] * f[q_] / norm for p, q_ in pairs])          # (T, nQ)
-        self.c *= np.exp(self.q ** 2 * self.tau / 2.0)[None, :] * self.h
-        self.T = len(pairs)
-        self.tmat = target._transform_matrix(qstep, self.q)
-        self.rows = target.fit_rows
-        self.tmat_fit = self.tmat[self.rows]
-        self.nfev = 0
+        self.kind = "pairs"
 
-    def _usum(self, d):
-        u = np.array([d[f"uiso_{e}"] for e in self.elements] + [d.get("uiso_surface", 0.0)])
-        return self.umat @ u
+    @classmethod
+    def from_engine(cls, target, eng, qstep, *, enveloped=False):
+        """The nodes of ``eng``'s pair histogram as centres (node m at (m - 1) dr, weight h[t, m]);
+        with ``enveloped`` the spherical envelope of :mod:`clusterstruct.pdf.core` reweights them."""
+        self = cls.__new__(cls)
+        hist, nodes = eng.ph.hist, eng.r_nodes
+        tt, mm = np.nonzero((hist != 0) & (nodes[None, :] > 0))
+        env = None
+        if enveloped:
+            if eng.source_diameter is None:
+                raise ClusterstructError("psize needs an envelope source: build the structure with "
+                                         "clusterstruct.pdf.bulk_sphere or pass source_diameter=")
+            from .core import sphere_characteristic
+            g_src = sphere_characteristic(nodes[mm], eng.source_diameter)
+            keep = g_src >= 0.02        # the source's own pairs thin out towards D_src (as DebyePDF)
+            tt, mm, g_src = tt[keep], mm[keep], g_src[keep]
+            env = {"inv_src": 1.0 / g_src, "source_diameter": float(eng.source_diameter)}
+        elements = list(eng.elements)
+        pairs = [tuple(p) for p in eng.ph.pairs]
+        nu = len(elements) + 1
+        gumat = np.zeros((len(pairs), nu))
+        for k, (pa, pb) in enumerate(pairs):
+            gumat[k, elements.index(pa)] += 1.0
+            gumat[k, elements.index(pb)] += 1.0
+        f_const = eng.form_factors == "constant"
+        self._setup(target, qstep, d0=nodes[mm], count=hist[tt, mm], group=tt.astype(np.int64),
+                    gtype=np.arange(len(pairs)), gumat=gumat, gstrained=np.zeros(len(pairs), bool),
+                    elements=elements, pairs=pairs, counts_el=dict(eng.ph.counts), n_atoms=float(eng.n),
+                    env=env, constant_f=f_const)
+        self.dmax, self.kind = float(eng.dmax), "histogram"
+        self._eng = eng
+        return self
+
+    @property
+    def nearest(self):
+        if self._nearest is None:
+            self._nearest = float(self._eng.nearest)
+        return self._nearest
+
+    @nearest.setter
+    def nearest(self, value):
+        self._nearest = value
+
+    def _setup(self, target, qstep, *, d0, count, group, gtype, gumat, gstrained, elements, pairs,
+               counts_el, n_atoms, env, constant_f=False):
+        from ..scattering.formfactors import atomic_form_factor
+        self.t = target
+        self.d0, self.count, self.group = np.ascontiguousarray(d0, float), np.asarray(count, float), group
+        self.gtype, self.gumat, self.gstrained = np.asarray(gtype), gumat, np.asarray(gstrained, bool)
+        self.strained_c = self.gstrained[group] if self.gstrained.any() else None
+        self.elements, self.pairs, self.env = elements, pairs, env
+        self._nearest = None
+        grid = target._grid(qstep)
+        self.q, self.jq, self.L, self.h, self.tau = grid["q"], grid["jq"], grid["L"], grid["h"], grid["tau"]
+        self.qstep = qstep
+        fkey = ("f", qstep, len(self.q), tuple(elements), constant_f)
+        f = target._cache.get(fkey)
+        if f is None:
+            f = {el: (np.full_like(self.q, atomic_form_factor(el, 0.0)) if constant_f
+                      else atomic_form_factor(el, self.q)) for el in elements}
+            target._remember(fkey, f)
+        norm = sum(counts_el[el] * f[el] for el in elements) ** 2 / n_atoms
+        c = np.array([2.0 * f[p] * f[q_] / norm for p, q_ in pairs])          # (T, nQ)
+        c *= grid["widen"][None, :] * self.h
+        self.cg = c[self.gtype]                                              # (G, nQ)
+        self.q2 = self.q ** 2
+        self.rows = target.fit_rows
+        self.qb = float(target.value("qbroad"))
+        self.kernel = _deposit_kernel()
+        self.nfev = 0
+        self.njev = 0
+
+    def known(self, names, d):
+        """Which of ``names`` have analytic derivatives at parameters ``d``."""
+        sized = self.env is not None and d.get("psize_sigma", 0.0) > 0
+        ok = {"delta2", "qdamp", "strain"} | {f"uiso_{e}" for e in self.elements} | {"uiso_surface"}
+        if not sized:
+            ok |= {"zoom", "psize"}
+        return [n for n in names if n in ok]
+
+    def _weights(self, dist, d):
+        """Envelope weights w per centre, dw/dD and dw/dzoom (None without an envelope)."""
+        env = self.env
+        zoom = d["zoom"]
+        sigma = d.get("psize_sigma", 0.0)
+        if not sigma:
+            D = d["psize"]
+            if not (np.isfinite(D) and 0 < D <= env["source_diameter"] * zoom):
+                raise ClusterstructError(f"psize {D} A must lie in (0, source diameter "
+                                         f"{env['source_diameter'] * zoom:.1f} A] (best below 0.8 of it)")
+            x = dist / D
+            inside = x <= 1.0
+            w = np.where(inside, (1.0 - 1.5 * x + 0.5 * x ** 3) * env["inv_src"], 0.0)
+            dwd = np.where(inside, 1.5 * (x - x ** 3) / D * env["inv_src"], 0.0)
+            dwz = np.where(inside, (dist / zoom) * 1.5 * (x * x - 1.0) / D * env["inv_src"], 0.0)
+            return w, dwd, dwz
+        # lognormal diameters: median psize, log-width sigma; atom-weighted (D^3) average over
+        # Gauss-Hermite nodes in ln D
+        top = 0.95 * env["source_diameter"] * zoom
+        diam = np.minimum(d["psize"] * np.exp(sigma * _GH_NODES), top)
+        wk = _GH_WEIGHTS * diam ** 3
+        wk /= wk.sum()
+        w = np.zeros_like(dist)
+        for a, D in zip(wk, diam):
+            x = dist / D
+            w += a * np.where(x <= 1.0, 1.0 - 1.5 * x + 0.5 * x ** 3, 0.0)
+        return w * env["inv_src"], None, None
 
     def __call__(self, d, full=True):
+        return self.evaluate(d, full=full)[0]
+
+    def evaluate(self, d, full=True, jac=()):
+        """(G on the target's points: all, or the fit rows; {name: dG/dname} for ``jac`` names
+        among :meth:`known`)."""
         from scipy.fft import rfft
         self.nfev += 1
+        jac = list(jac)
+        if jac:
+            self.njev += 1
         t = self.t
         zoom = d["zoom"]
-        dist = self.d * zoom
-        if self.strained.any():
-            dist = np.where(self.strained, dist * (1.0 + d.get("strain", 0.0)), dist)
-        c = np.clip(1.0 - d["delta2"] / dist ** 2, 0.0, None)
-        qb = t.value("qbroad")
-        sig2 = self._usum(d) * c + (qb * dist) ** 2 + self.tau
-        sig = np.sqrt(sig2)
-        h, L = self.h, self.L
-        w = int(np.ceil(WINDOW_SIGMAS * sig.max() / h)) + 1
-        n0 = np.floor(dist / h).astype(np.intp) - w + 1
-        k = np.arange(2 * w)
-        x = k[None, :] * h - (dist - n0 * h)[:, None]
-        x *= x
-        x *= (-0.5 / sig2)[:, None]
-        vals = np.exp(x, out=x)
-        vals *= (self.count / dist / np.sqrt(2.0 * np.pi * sig2))[:, None]
-        # rows of length L + 2w per species pair, the first w and last w folded back (period P)
-        row = L + 2 * w
-        idx = (n0 + w + self.type * row)[:, None] + k[None, :]
-        ext = np.bincount(idx.ravel(), weights=vals.ravel(), minlength=self.T * row).reshape(self.T, row)
-        rho = ext[:, w:w + L].copy()
-        rho[:, L - w:] += ext[:, :w]
-        rho[:, :w] += ext[:, w + L:]
-        s = -rfft(rho, axis=1)[:, self.jq].imag
-        fq = (self.c * s).sum(axis=0)
-        g = (self.tmat if full else self.tmat_fit) @ fq
+        dist = self.d0 * zoom
+        strain = d.get("strain", 0.0)
+        if self.strained_c is not None:
+            dist = np.where(self.strained_c, dist * (1.0 + strain), dist)
+        count, group = self.count, self.group
+        w = dwd = dwz = None
+        if self.env is not None:
+            w, dwd, dwz = self._weights(dist, d)
+            live = (w != 0) if dwd is None else ((w != 0) | (dwd != 0) | (dwz != 0))
+            if not live.all():
+                dist, count, group, w = dist[live], count[live], group[live], w[live]
+                if dwd is not None:
+                    dwd, dwz = dwd[live], dwz[live]
+        d2 = d["delta2"]
+        inv2 = 1.0 / (dist * dist)
+        cf = 1.0 - d2 * inv2
+        pos = cf > 0
+        cf = np.where(pos, cf, 0.0)
+        u = np.array([d[f"uiso_{e}"] for e in self.elements] + [d.get("uiso_surface", 0.0)])
+        ug = self.gumat @ u
+        qb = self.qb
+        sig2 = ug[group] * cf + self.tau
+        if qb:
+            sig2 += (qb * dist) ** 2
+        amp = count / dist
+        uiso_names = [n for n in jac if n.startswith("uiso_")]
+        geo = "zoom" in jac or "strain" in jac
+        rows = {"V": w if w is not None else 1.0}
+        if geo:
+            rows["B"] = dist
+            if qb:
+                rows["Qb"] = dist * dist
+        if uiso_names:
+            rows["C"] = cf
+        if "delta2" in jac or (geo and d2):
+            rows["E"] = pos * inv2
+        if self.env is not None and "psize" in jac:
+            rows["dD"] = dwd
+        if self.env is not None and "zoom" in jac:
+            rows["dZ"] = dwz
+        names = list(rows)
+        mult = np.empty((len(dist), len(names)))
+        for k, n in enumerate(names):
+            mult[:, k] = rows[n] if n in ("V", "dD", "dZ") else (rows[n] * w if w is not None else rows[n])
+        out = np.zeros((len(self.cg), len(names), self.L))
+        self.kernel(np.ascontiguousarray(dist), np.ascontiguousarray(sig2), np.ascontiguousarray(amp),
+                    np.ascontiguousarray(group, np.int64), mult, self.h, WINDOW_SIGMAS, out)
+        spec = rfft(out, axis=-1)[..., self.jq]
+        S = {n: -spec[:, k].imag for k, n in enumerate(names)}
+        cg, q, q2 = self.cg, self.q, self.q2
+        fq = [(cg * S["V"]).sum(axis=0)]
+        cols = []
+
+        def geometric(sel, factor):
+            # d/d(ln distance) of every centre in groups ``sel``: amplitude 1/d, position, width
+            c = cg[sel]
+            v = -S["V"][sel] + q[None, :] * spec[sel, names.index("B")].real
+            if "E" in S and d2:
+                v = v - q2[None, :] * (ug[sel, None] * d2) * S["E"][sel]
+            if "Qb" in S:
+                v = v - q2[None, :] * qb ** 2 * S["Qb"][sel]
+            return (c * v).sum(axis=0) / factor
+
+        for n in jac:
+            if n == "zoom":
+                col = geometric(slice(None), zoom)
+                if "dZ" in S:
+                    col = col + (cg * S["dZ"]).sum(axis=0)
+            elif n == "strain":
+                col = geometric(self.gstrained, 1.0 + strain)
+            elif n.startswith("uiso_"):
+                k = len(self.elements) if n == "uiso_surface" else self.elements.index(n[5:])
+                col = -0.5 * q2 * (cg * self.gumat[:, k, None] * S["C"]).sum(axis=0)
+            elif n == "delta2":
+                col = 0.5 * q2 * (cg * ug[:, None] * S["E"]).sum(axis=0)
+            elif n == "psize":
+                col = (cg * S["dD"]).sum(axis=0)
+            else:
+                continue
+            cols.append(n)
+            fq.append(col)
+        tm = t._transform_matrix(self.qstep, self.q, fit_rows=not full)
+        if tm.size < 1_000_000 and not _SERIAL_BLAS:
+            # small: one matrix-vector product per column (a multi-threaded BLAS matrix product
+            # of this size costs milliseconds on a loaded machine)
+            g_all = np.empty((tm.shape[0], len(fq)))
+            for k, f in enumerate(fq):
+                g_all[:, k] = tm @ f
+        else:
+            g_all = (np.array(fq) @ tm.T).T
         qd = d["qdamp"]
+        r = t.r if full else t.r_fit
         if qd:
-            g *= np.exp(-0.5 * (qd * (t.r if full else t.r[self.rows])) ** 2)
-        return g
-
-
-def _max_distance(atoms):
-    from scipy.spatial.distance import pdist
-    return float(pdist(np.asarray(atoms.positions, float)).max())
+            g_all *= np.exp(-0.5 * (qd * r) ** 2)[:, None]
+        g = g_all[:, 0]
+        out_cols = {n: g_all[:, k + 1] for k, n in enumerate(cols)}
+        if "qdamp" in jac:
+            out_cols["qdamp"] = -qd * r * r * g
+        return g, out_cols
 
 
 def _surface_sites(atoms):
@@ -542,11 +757,10 @@ def _refine(target, atoms, *, start, engine, name):
                 surface = None
             if "strain" not in options:
                 strained = None
-        dmax = _max_distance(atoms)
-        # the histogram engine's Q grid (DebyePDF.default_qstep): the sum over Q_j ends at the last
-        # multiple of dQ below Qmax, which moves Rw by up to 4e-3 (Cd84Se56): keep it identical
-        qstep = min(0.05, np.pi / (2.0 * (dmax + 5.0)))
-        model = _PairModel(t, atoms, qstep, surface=surface, strained=strained)
+        # Q grid: that of the histogram engine (DebyePDF.default_qstep, from Dmax); the sum over Q_j
+        # ends at the last multiple of dQ below Qmax, which moves Rw by up to 4e-3 (Cd84Se56)
+        model = _PairModel(t, atoms, None, surface=surface, strained=strained)
+        qstep = model.qstep
         els, nearest, src_diam = model.elements, model.nearest, None
     else:
         eng = engine or DebyePDF(atoms, qmax, dr_qmax=t.dr_qmax)
@@ -584,31 +798,67 @@ def _refine(target, atoms, *, start, engine, name):
     bounds.update(t.bounds)
     lo = [bounds.get(n, (1e-5, 0.2))[0] for n in names]
     hi = [bounds.get(n, (1e-5, 0.2))[1] for n in names]
-    if use_pairs:
-        pass
-    elif enveloped:  # the Q grid must resolve the largest diameter the fit may reach
-        qstep = eng.default_qstep(bounds["psize"][1] if "psize" in names else st["psize"])
-        model = _EngineModel(t, eng, enveloped, qstep)
-    else:
-        qstep = eng.default_qstep()
-        model = _EngineModel(t, eng, enveloped, qstep)
+    if not use_pairs:
+        # the Q grid must resolve the largest diameter the fit may reach
+        qstep = (eng.default_qstep(bounds["psize"][1] if "psize" in names else st["psize"]) if enveloped
+                 else eng.default_qstep())
+        model = _PairModel.from_engine(t, eng, qstep, enveloped=enveloped)
     scale_of = _scale_solver(names, st, lo, hi, gobs)
     # the scale enters linearly: for given other parameters its optimum is closed-form
     # (variable projection), so least squares runs over the nonlinear parameters only
     nl = [n for n in names if n != "scale"]
     nl_lo = np.array([lo[names.index(n)] for n in nl])
     nl_hi = np.array([hi[names.index(n)] for n in nl])
-
     rows = t.fit_rows
     y_fit = gobs[rows]
     scale_fit = _scale_solver(names, st, lo, hi, y_fit)
+    s_bounds = (lo[names.index("scale")], hi[names.index("scale")]) if "scale" in names else None
 
-    def curve(p, full=True):
-        return model(dict(st, **dict(zip(nl, p))), full=full)
+    def params(p):
+        return dict(st, **dict(zip(nl, map(float, p))))
+
+    def model_jac(p, full):
+        """(g, dg/dp as (n, len(nl)) columns): analytic where the model has them, else forward
+        differences of the model."""
+        d = params(p)
+        known = model.known(nl, d)
+        g, cols = model.evaluate(d, full=full, jac=known)
+        J = np.empty((len(g), len(nl)))
+        for k, n in enumerate(nl):
+            if n in cols:
+                J[:, k] = cols[n]
+                continue
+            x = d[n]
+            h = np.sqrt(np.finfo(float).eps) * max(1.0, abs(x))
+            if x + h > nl_hi[k]:
+                h = -h
+            J[:, k] = (model(dict(d, **{n: x + h}), full=full) - g) / h
+        return g, J
+
+    last = {}
+
+    def evaluate(p):
+        key = np.asarray(p, float).tobytes()
+        if last.get("key") != key:
+            last["key"] = key
+            last["g"], last["J"] = model_jac(p, full=False)
+        return last["g"], last["J"]
 
     def resid(p):
-        g = curve(p, full=False)
+        g = evaluate(p)[0] if ANALYTIC_JACOBIAN else model(params(p), full=False)
         return scale_fit(g) * g - y_fit
+
+    def jac(p):
+        # Jacobian of the projected residual s(p) g(p) - y with s = <g, y> / <g, g>:
+        # s dg/dp + g ds/dp, ds/dp = (<dg, y> - 2 s <dg, g>) / <g, g> (0 where s is clipped or fixed)
+        g, J = evaluate(p)
+        s = scale_fit(g)
+        out = s * J
+        if s_bounds is not None:
+            gg = float(g @ g)
+            if gg > 0 and s_bounds[0] < float(g @ y_fit) / gg < s_bounds[1]:
+                out += np.outer(g, (J.T @ y_fit - 2.0 * s * (J.T @ g)) / gg)
+        return out
 
     if "qdamp" in nl and st["qdamp"] < 1e-3:
         # G(r) is stationary in Qdamp at 0 (exp(-(Qdamp r)^2 / 2)): start a refined Qdamp off it
@@ -616,32 +866,28 @@ def _refine(target, atoms, *, start, engine, name):
     x0 = np.clip([st[n] for n in nl], nl_lo + 1e-9, nl_hi - 1e-9)
     if nl:
         tol = FAST_TOL if t.fast else 1e-8
-        res = least_squares(resid, x0, bounds=(nl_lo, nl_hi), x_scale="jac", max_nfev=200 * len(names),
-                            ftol=tol, xtol=tol)
-        x_nl, success, message, nit = res.x, bool(res.success), res.message, int(res.nfev)
+        res = least_squares(resid, x0, jac=jac if ANALYTIC_JACOBIAN else "2-point", bounds=(nl_lo, nl_hi),
+                            x_scale="jac", max_nfev=200 * len(names), ftol=tol, xtol=tol)
+        x_nl, success, message, nit, njev = res.x, bool(res.success), res.message, int(res.nfev), res.njev
     else:
-        x_nl, success, message, nit = x0, True, "linear least squares (scale only)", 0
+        x_nl, success, message, nit, njev = x0, True, "linear least squares (scale only)", 0, 0
     p_nl = dict(zip(nl, map(float, x_nl)))
-    g1 = curve(x_nl)
+    # G and the full Jacobian (scale included) once at the optimum on all points, for the covariance
+    if nl:
+        g1, J1 = model_jac(x_nl, full=True)
+    else:
+        g1, J1 = model(params(x_nl), full=True), np.empty((len(r), 0))
     scale = scale_of(g1)
     gcalc = scale * g1
     diff = gobs - gcalc
     rw = float(np.sqrt((diff ** 2).sum() / (gobs ** 2).sum()))
     dof = n_ind - len(names)
-    # the full Jacobian (scale included) once at the optimum, for the covariance
-    jac = np.empty((len(r), len(names)))
+    jac_full = np.empty((len(r), len(names)))
     for k, n in enumerate(names):
-        if n == "scale":
-            jac[:, k] = g1
-            continue
-        x = p_nl[n]
-        h = np.sqrt(np.finfo(float).eps) * max(1.0, abs(x))
-        if x + h > hi[k]:
-            h = -h
-        jac[:, k] = scale * (model(dict(st, **dict(p_nl, **{n: x + h}))) - g1) / h
+        jac_full[:, k] = g1 if n == "scale" else scale * J1[:, nl.index(n)]
     try:
         # residual variance per independent point: the per-point estimate times ~ N / N_ind
-        cov = np.linalg.pinv(jac.T @ jac) * float((diff ** 2).sum() / dof)
+        cov = np.linalg.pinv(jac_full.T @ jac_full) * float((diff ** 2).sum() / dof)
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
         with np.errstate(invalid="ignore", divide="ignore"):
             correlation = {"names": list(names), "matrix": (cov / np.outer(err, err)).tolist()}
@@ -660,8 +906,9 @@ def _refine(target, atoms, *, start, engine, name):
                   diff=diff, converged=success,
                   meta={"qmin": qmin, "qmax": qmax, "qdamp_fixed": "qdamp" not in refine, "rmin": rmin,
                         "rmax": rmax, "qbroad": qbroad, "refined": names, "nfev": model.nfev,
-                        "iterations_nfev": nit, "qstep": qstep, "fast": t.fast,
-                        "evaluation": "pairs" if use_pairs else "histogram", "options": options, **info,
+                        "iterations_nfev": nit, "njev": int(njev or 0), "jacobian":
+                        "analytic" if ANALYTIC_JACOBIAN else "finite differences", "qstep": qstep, "fast": t.fast,
+                        "evaluation": model.kind, "options": options, **info,
                         "data": t.name, "message": message, "n_points": int(len(r)),
                         "n_independent": n_ind, "nyquist_spacing_A": nyquist, "dof": dof,
                         "correlation": correlation},
