@@ -9,9 +9,15 @@ Execution
   ``jobqueue_options`` go to its cluster class (cores, memory, queue, walltime, account, ...).
 * ``workers=0``: serial, in this process (tests, debugging).
 
-Batches of ``batch_size`` candidates are one Dask task each (per-task overhead is a few
-ms, so batching keeps it small); at most ``4 x workers`` batches are in flight.  Results
-come back to the client, which alone writes shards and the results file.
+Batches of ``batch_size`` candidates are the unit of storage and resume (one shard each).
+One Dask task evaluates several consecutive batches in one call (:func:`task_batches`:
+about ``TASKS_PER_WORKER`` tasks per worker, at most ``MAX_TASK_CANDIDATES`` candidates
+each), so that Dask's per-task overhead (a few ms, ``benchmarks/bench_screen.py``) and the
+worker's per-call costs are shared by hundreds of candidates; at most ``2 x workers`` tasks
+are in flight.  Results come back to the client, which alone writes shards and the results
+file, in a background thread (:class:`_ShardWriter`): the client keeps collecting and
+submitting while a shard is written, and it mostly waits, so a LocalCluster takes one worker
+per core.
 
 Losing workers
 --------------
@@ -26,7 +32,10 @@ then stops with a message; finished batches are kept for ``--resume``.
 """
 
 import hashlib
+import math
 import os
+import queue
+import threading
 import time
 import uuid
 import warnings
@@ -37,7 +46,7 @@ from .._atomicio import write_csv_atomic
 from ..errors import ClusterstructError
 from .spec import count_tasks, iter_batches
 from .store import NoSpaceError, ShardStore, read_results, structure_of
-from .work import run_batch
+from .work import run_batches
 
 MERGE_EVERY_S = 30.0
 #: times a batch is submitted before its worker deaths are taken as the batch's fault
@@ -46,6 +55,79 @@ MAX_ATTEMPTS = 4
 LOCAL_WORKER_TIMEOUT_S = 300.0
 #: how often [s] the client checks that workers exist while waiting for results
 WATCH_EVERY_S = 1.0
+#: tasks per worker a run is cut into (load balance at the end against per-task overhead)
+TASKS_PER_WORKER = 4
+#: most candidates per task (memory of the records a task returns; progress granularity)
+MAX_TASK_CANDIDATES = 1000
+#: most candidates per call in a serial run (progress and interruption granularity)
+SERIAL_TASK_CANDIDATES = 200
+
+
+def task_batches(pending, *, n_candidates, batch_size, workers):
+    """Group ``pending`` (batch_index, tasks) pairs into lists of consecutive batches, one per task.
+
+    A task gets about n_candidates / (TASKS_PER_WORKER x workers) candidates, at least one
+    batch and at most ``MAX_TASK_CANDIDATES`` (``SERIAL_TASK_CANDIDATES`` when ``workers``
+    is 0), in whole batches.
+    """
+    cap = SERIAL_TASK_CANDIDATES if workers == 0 else MAX_TASK_CANDIDATES
+    per = min(cap, math.ceil(n_candidates / (TASKS_PER_WORKER * max(1, workers))))
+    n_per = max(1, per // max(1, batch_size))
+    group = []
+    for item in pending:
+        group.append(item)
+        if len(group) == n_per:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+class _ShardWriter:
+    """Writes shards (and the interim merges) in the order handed in, in a background thread.
+
+    ``put(fn)`` queues a write; the first write that raises stops the writer (later ones are
+    dropped: their batches have no shard and are computed again by --resume) and its error is
+    raised by the next ``put`` or ``check``.  ``close()`` waits for the queued writes (the
+    records in hand are kept on an interruption too).  ``background=False`` writes in
+    ``put`` itself (a serial run: nothing to overlap with, and a stop request then ends the
+    run right after the shard of the batch in hand).
+    """
+
+    def __init__(self, max_queued=64, *, background=True):
+        self._error = None
+        self._thread = None
+        if background:
+            self._q = queue.Queue(max_queued)
+            self._thread = threading.Thread(target=self._loop, name="clusterstruct-shards", daemon=True)
+            self._thread.start()
+
+    def _loop(self):
+        while True:
+            fn = self._q.get()
+            if fn is None:
+                return
+            if self._error is None:
+                try:
+                    fn()
+                except BaseException as exc:  # handed to the main thread by check()
+                    self._error = exc
+
+    def check(self):
+        if self._error is not None:
+            raise self._error
+
+    def put(self, fn):
+        self.check()
+        if self._thread is None:
+            fn()
+        else:
+            self._q.put(fn)
+
+    def close(self):
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join()
 
 
 def _light_spec(spec):
@@ -94,7 +176,8 @@ def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, 
     watch = {"last": time.monotonic(), "since": None}
 
     def submit(k, batch, attempt):
-        fut = client.submit(run_batch, light, batch, retries=2, pure=False,
+        """Submit one task: ``batch`` is a list of (batch_index, tasks); ``k`` its first index."""
+        fut = client.submit(run_batches, light, batch, retries=2, pure=False,
                             key=f"batch-{k}-{attempt}-{uuid.uuid4().hex[:12]}")
         futures[fut] = (k, batch, attempt)
         ac.add(fut)
@@ -139,7 +222,7 @@ def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, 
             if item is None:
                 exhausted = True
             else:
-                submit(*item, 1)
+                submit(item[0][0], item, 1)
         if not futures:
             return
         ready = ac.next_batch(block=False)
@@ -153,14 +236,16 @@ def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, 
                 recs = fetch(f)
             except lost:  # the worker died with it (KilledWorker) or it was cancelled
                 if attempt >= MAX_ATTEMPTS:
-                    ids = f"{batch[0]['id']}..{batch[-1]['id']}" if batch else "-"
+                    tasks = [t for _, b in batch for t in b]
+                    ids = f"{tasks[0]['id']}..{tasks[-1]['id']}" if tasks else "-"
                     raise ClusterstructError(
                         f"{out}: batch {k} (candidates {ids}) was lost with its worker {attempt} times (out of "
                         "memory, or a crash while computing it?); the finished batches are saved: continue "
                         "with --resume") from None
                 submit(k, batch, attempt + 1)
             else:
-                finished(k, recs)
+                for kk, rr in recs:
+                    finished(kk, rr)
 
 
 def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobqueue_options=None,
@@ -202,38 +287,54 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
     workers = os.cpu_count() if workers is None else int(workers)
     space_warned = False
 
+    serial = workers == 0 and not scheduler and not jobqueue
+    writer = _ShardWriter(background=not serial)
+
+    def interim_merge():
+        nonlocal space_warned
+        try:
+            store.merge(spec, n_candidates=n_tasks)
+        except NoSpaceError as exc:  # shards are the record; the final merge must succeed
+            if not space_warned:
+                warnings.warn(f"interim merge skipped: {exc}", RuntimeWarning, stacklevel=2)
+                space_warned = True
+
     def finished(k, recs):
-        nonlocal last_merge, space_warned
-        store.write_shard(k, recs, n_q)
+        nonlocal last_merge
+        writer.put(lambda: store.write_shard(k, recs, n_q))
         if stop():
             raise KeyboardInterrupt
         if bar:
             bar.update(len(recs))
         if time.monotonic() - last_merge > MERGE_EVERY_S:
-            try:
-                store.merge(spec, n_candidates=n_tasks)
-            except NoSpaceError as exc:  # shards are the record; the final merge must succeed
-                if not space_warned:
-                    warnings.warn(f"interim merge skipped: {exc}", RuntimeWarning, stacklevel=2)
-                    space_warned = True
+            writer.put(interim_merge)
             last_merge = time.monotonic()
 
+    n_left = max(0, n_tasks - n_done_tasks)
+    groups = task_batches(pending, n_candidates=n_left, batch_size=spec["batch_size"],
+                          workers=0 if serial else max(1, workers))
+    completed = False
     try:
-        if workers == 0 and not scheduler and not jobqueue:
-            for k, batch in pending:
-                finished(k, run_batch(light, batch))
+        if serial:
+            for group in groups:
+                for k, recs in run_batches(light, group):
+                    finished(k, recs)
         else:
             if worker_timeout is None:
                 worker_timeout = float("inf") if (scheduler or jobqueue) else LOCAL_WORKER_TIMEOUT_S
             client, cluster = _client(workers, scheduler, jobqueue, jobqueue_options)
             try:
-                _run_dask(client, light, pending, finished, window=max(2, 4 * max(1, workers)),
+                _run_dask(client, light, groups, finished, window=max(2, 2 * max(1, workers)),
                           worker_timeout=float(worker_timeout), out=out, stop=stop)
             finally:
                 client.close()
                 if cluster is not None:
                     cluster.close()
+        completed = True
     finally:
+        writer.close()  # the queued shards are written (up to a failing write) before anything else
+        if completed:
+            writer.check()
         if bar:
             bar.close()
     if stop():

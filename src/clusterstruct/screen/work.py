@@ -68,7 +68,7 @@ def _composition(material, metal, chalcogen, lattice, top):
 
 
 _BASE_KEYS = ("builder", "material", "n", "a", "lattice", "radius", "centre", "termination", "min_bonds",
-              "metal", "chalcogen", "rank", "top", "name", "stacking", "stacking_seed", "shape", "distance")
+              "metal", "chalcogen", "rank", "top", "name", "stacking", "stacking_seed", "shape", "distance", "path")
 
 #: Elements whose refined Uiso a pdf target records (pdf_uiso_<El>): every element the builders,
 #: alloys and ligands can put in a candidate.
@@ -121,6 +121,11 @@ def _build_base(task):
         sym, pos, construction = found[task["rank"] - 1]
         atoms = Atoms(symbols=sym, positions=pos)
         atoms.info["construction"] = construction + f" rank={task['rank']}"
+    elif b == "files":
+        from ..io import read_structure
+        src = read_structure(task["path"])
+        atoms = Atoms(symbols=src.get_chemical_symbols(), positions=src.positions)
+        atoms.info["construction"] = f"file {task['path']}"
     else:
         atoms = NAMED[task["name"]][0]()
     return atoms
@@ -238,8 +243,14 @@ def applies(target, material):
     return target["material"] is None or target["material"] == material
 
 
-def score_terms(spec, atoms, rec):
+def score_terms(spec, atoms, rec, pre=None):
     """Score terms of one candidate (see the module docstring for the rule).
+
+    ``pre`` (used by :func:`clusterstruct.screen.batch.evaluate_batch`) holds inputs already
+    computed by the same functions: ``material`` ((material or None, note or None)),
+    ``peak`` ((peak_nm, uncertainty_nm) or the predict_peak error text; given when the
+    material is known), ``saxs`` ({target index: model intensity on the target's q}) and
+    ``envelope`` ({target index: envelope-aware mass distance}); what it lacks is computed here.
 
     Returns a dict: score, chi2_saxs, peak_nm, peak_unc_nm, dpeak_nm, dmass_Da, group,
     score_note, :data:`PDF_FIELDS` (only when the spec has a pdf target), and ``terms`` (one value per spec target; NaN where it does not apply or
@@ -255,16 +266,27 @@ def score_terms(spec, atoms, rec):
     if has_pdf_target(spec):
         out.update(dict.fromkeys(PDF_FIELDS, np.nan))
     notes = []
-    try:
-        material, _ = material_of(atoms)
-    except ClusterstructError as exc:
-        material = None
-        notes.append(f"material: {exc}")
+    pre = pre or {}
+    if "material" in pre:
+        material, note = pre["material"]
+        if note:
+            notes.append(note)
+    else:
+        try:
+            material, _ = material_of(atoms)
+        except ClusterstructError as exc:
+            material = None
+            notes.append(f"material: {exc}")
     targets = spec["targets"]
     # candidates of different materials meet different targets when targets name a material
     out["group"] = (material or "unknown material") if any(t["material"] for t in targets) else "all"
     peak_error = None
-    if material is not None:
+    if material is not None and "peak" in pre:
+        if isinstance(pre["peak"], str):
+            peak_error = pre["peak"]
+        else:
+            out["peak_nm"], out["peak_unc_nm"] = pre["peak"]
+    elif material is not None:
         try:
             est = predict_peak(atoms, model=spec.get("optics_model"), warn=False)
             out["peak_nm"], out["peak_unc_nm"] = float(est.peak_nm), float(est.uncertainty_nm)
@@ -279,8 +301,11 @@ def score_terms(spec, atoms, rec):
             continue
         if t["kind"] == "saxs":
             q, y, s = _target_data(t)
-            model = debye_intensity_arrays(atoms.positions, atoms.get_chemical_symbols(), q,
-                                           n_threads=N_THREADS, check=False).intensity
+            if k in pre.get("saxs", {}):
+                model = pre["saxs"][k]
+            else:
+                model = debye_intensity_arrays(atoms.positions, atoms.get_chemical_symbols(), q,
+                                               n_threads=N_THREADS, check=False).intensity
             chi2_red, fit = saxs_chi2(model, y, s)
             if fit.scale_at_bound:
                 notes.append(f"targets[{k}] saxs: scale held at 0 (the profile does not fit the curve)")
@@ -307,7 +332,12 @@ def score_terms(spec, atoms, rec):
                 out["dpeak_nm"] = d
             terms[k] = (d / t["tolerance_nm"]) ** 2
         else:
-            d = _envelope_delta(atoms, t) if t.get("envelope") else rec["mass_Da"] - t["mass_Da"]
+            if not t.get("envelope"):
+                d = rec["mass_Da"] - t["mass_Da"]
+            elif k in pre.get("envelope", {}):
+                d = pre["envelope"][k]
+            else:
+                d = _envelope_delta(atoms, t)
             if not np.isfinite(out["dmass_Da"]) or abs(d) < abs(out["dmass_Da"]):
                 out["dmass_Da"] = d
             terms[k] = (d / t["tolerance_Da"]) ** 2
@@ -356,8 +386,34 @@ def _envelope_delta(atoms, t):
     return min(deltas, key=abs)
 
 
-def run_batch(spec, tasks):
-    """Evaluate a batch in this process; returns the list of records (workers never write files)."""
+def run_batch(spec, tasks, *, per_candidate=None):
+    """Evaluate a batch in this process; returns the list of records (workers never write files).
+
+    The records come from :func:`clusterstruct.screen.batch.evaluate_batch` (many candidates
+    per kernel call, the same records as :func:`evaluate`); ``per_candidate=True`` (or the
+    environment variable ``CLUSTERSTRUCT_SCREEN_PER_CANDIDATE=1``) calls :func:`evaluate`
+    on each task instead, the reference path.
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    return [evaluate(spec, t) for t in tasks]
+    if per_candidate is None:
+        per_candidate = os.environ.get("CLUSTERSTRUCT_SCREEN_PER_CANDIDATE", "") not in ("", "0")
+    if per_candidate:
+        return [evaluate(spec, t) for t in tasks]
+    from .batch import evaluate_batch
+    return evaluate_batch(spec, tasks)
+
+
+def run_batches(spec, batches):
+    """Evaluate several batches in one call: [(batch_index, records), ...] (one Dask task).
+
+    The candidates of all batches go through :func:`run_batch` together, so that per-call
+    costs (kernel set-up, the sinc rows of a q grid) are shared by more candidates.
+    """
+    tasks = [t for _, batch in batches for t in batch]
+    recs = run_batch(spec, tasks)
+    out, at = [], 0
+    for k, batch in batches:
+        out.append((k, recs[at:at + len(batch)]))
+        at += len(batch)
+    return out

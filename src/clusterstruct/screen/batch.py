@@ -1,0 +1,330 @@
+"""Batch evaluation of screening candidates: the records of :func:`.work.evaluate`, many per call.
+
+:func:`evaluate_batch` gives, for a list of tasks, the same records as calling
+:func:`clusterstruct.screen.work.evaluate` on each (field by field, arrays to the bit;
+``tests/screen/test_batch_equivalence.py`` checks it), at a fraction of the cost:
+
+* **structures as arrays**: a rattled copy is the cached base structure's positions plus
+  the seeded displacements (the same ``default_rng([seed, id])`` draw as
+  :func:`.work.build`), without an ``ase.Atoms``; blocks with alloys or ligands, and specs
+  with a pdf target, build the ``Atoms`` with :func:`.work.build` as before;
+* **per composition, once**: formula, formula mass, material, atomic numbers, electron
+  weights, element checks and envelope-aware mass distances are cached per tuple of symbols
+  (rattled copies share one);
+* **predicted peaks, once per question**: the prediction of :func:`clusterstruct.observables.predict_peak`
+  depends on the core composition and, for effective-mass models only, on the shape
+  :func:`~clusterstruct.observables.guess_shape` gives; it is computed by ``predict_peak``
+  itself once per (composition, shape) and reused (empirical models skip the hull);
+* **one transform for many candidates**: on non-uniform q grids (the spec's grid is
+  geometric) the histogram route of :func:`clusterstruct.scattering._engine.pair_sinc_sums`
+  transforms each histogram with the kernel ``histogram_sinc`` (a row of sinc values per q,
+  then one dot product per species pair).  Rows are independent and the sinc row depends on
+  (q, dr, number of nodes) only, so histograms with the same number of nodes are stacked and
+  transformed in one kernel call: the sines are computed once per group instead of once per
+  candidate, and every row is the same sequence of operations as alone, hence bit-identical.
+  The exact route and uniform grids (the recurrence) go through ``pair_sinc_sums`` per
+  candidate, unchanged;
+* the intensity from the pair sums follows :func:`clusterstruct.scattering.debye_intensity_arrays`
+  with the form factors of each (element, q grid) computed once.
+
+Everything else (Dmax, geometry key, element and overlap checks, radii of gyration, the
+SAXS chi^2 and the combination of the score terms, :func:`.work.score_terms`) calls the
+same functions as :func:`.work.evaluate`.  A candidate that raises anywhere in this path
+is evaluated again by :func:`.work.evaluate`, so failures carry exactly its reasons.
+"""
+
+from collections import Counter
+
+import numpy as np
+
+from . import work
+
+#: Record fields in :func:`.work.evaluate`'s order (status, then the computed values).
+_OK_FIELDS = ("status", "error", "formula", "n_atoms", "mass_Da", "rg_number_A", "rg_electron_A", "dmax_A",
+              "geometry_key", "profile", "positions", "numbers")
+
+
+class _Arrays:
+    """The positions and symbols of one candidate, with the attributes the observables read."""
+
+    __slots__ = ("positions", "_sym", "numbers")
+
+    def __init__(self, positions, symbols, numbers):
+        self.positions = positions
+        self._sym = symbols
+        self.numbers = numbers
+
+    def get_chemical_symbols(self):
+        return list(self._sym)
+
+    def __len__(self):
+        return len(self._sym)
+
+
+class _Composition:
+    """What depends on a candidate's symbols only (computed once per tuple of symbols)."""
+
+    def __init__(self, spec, sym):
+        from ase import Atoms
+        from ase.data import atomic_numbers
+        from ..errors import ClusterstructError
+        from ..io import formula
+        from ..observables import electron_weights, formula_mass
+        from ..scattering.formfactors import check_element
+        from ..units import material_of
+        self.sym = list(sym)
+        self.formula = formula(self.sym)
+        self.mass = formula_mass(Atoms(symbols=self.sym))
+        self.numbers = np.array([atomic_numbers[s] for s in self.sym]).astype(np.int16)
+        self.weights = electron_weights(self.sym)
+        for el in sorted(set(self.sym)):  # unknown elements: the candidate goes through evaluate()
+            check_element(el)
+        try:
+            self.material, _ = material_of(self.sym)
+            self.material_note = None
+        except ClusterstructError as exc:
+            self.material, self.material_note = None, f"material: {exc}"
+        self.envelope = {}
+        self.peaks = {}
+
+
+class _Grid:
+    """A q grid of the Debye intensity: validated q, histogram spacing, form factors per element."""
+
+    def __init__(self, q):
+        from ..scattering import _engine
+        from ..scattering.debye import validate_q
+        self.q = validate_q(q)
+        self.uniform = _engine.USE_RECURRENCE and _engine.uniform_q(self.q)
+        self.dr = _engine.default_dr(self.q.max())
+        self._f0 = {}
+
+    def f0(self, el):
+        """(f0, f0 x Debye-Waller(B = 0)) of element ``el`` on this grid, as debye_intensity_arrays has them."""
+        if el not in self._f0:
+            from ..scattering.formfactors import atomic_form_factor, debye_waller
+            f0 = atomic_form_factor(el, self.q)
+            self._f0[el] = (f0, f0 * debye_waller(0.0, self.q))
+        return self._f0[el]
+
+
+class _Context:
+    """Per-spec state of a worker process (grids, compositions, peaks)."""
+
+    def __init__(self, spec):
+        self.spec_grid = _Grid(spec["q"])
+        self.grids = {}
+        self.compositions = {}
+
+    def grid(self, q):
+        key = (len(q), np.asarray(q, np.float64).tobytes())
+        if key not in self.grids:
+            self.grids[key] = _Grid(q)
+        return self.grids[key]
+
+    def composition(self, spec, sym):
+        key = tuple(sym)
+        comp = self.compositions.get(key)
+        if comp is None:
+            if len(self.compositions) > 4096:
+                self.compositions.clear()
+            comp = self.compositions[key] = _Composition(spec, key)
+        return comp
+
+
+_CONTEXTS = {}
+
+
+def _context(spec):
+    key = id(spec["q"]), spec.get("_sha256"), len(spec["targets"])
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        _CONTEXTS.clear()  # one spec at a time per worker
+        ctx = _CONTEXTS[key] = _Context(spec)
+    return ctx
+
+
+class _Sums:
+    """Pending Debye pair sums of one candidate on one grid (filled by :func:`_pair_sums`)."""
+
+    __slots__ = ("pairs", "counts", "sums", "hist")
+
+    def __init__(self):
+        self.sums = self.hist = None
+
+
+def _start_sums(grid, pos, sym, dmax):
+    """The route of ``_engine.pair_sinc_sums(pos, sym, grid.q, n_threads=1, dmax=dmax)`` for one candidate.
+
+    Histogram-route transforms on non-uniform grids are left pending (``hist`` set) for
+    :func:`_finish_sums`; every other case is computed here by ``pair_sinc_sums`` itself.
+    """
+    from ..scattering import _engine
+    s = _Sums()
+    n = len(pos)
+    if n >= 2 and not grid.uniform:
+        order, labels, starts = _engine.species_layout(sym)
+        pairs = _engine.species_pairs(labels)
+        pos_s = np.ascontiguousarray(np.ascontiguousarray(pos, dtype=np.float64)[order])
+        n_pairs = n * (n - 1) // 2
+        dm = dmax if dmax is not None else _engine.max_distance(pos_s)
+        if _engine.auto_mode(n_pairs, dm / grid.dr + 5, len(grid.q), len(pairs), False) == "histogram":
+            s.pairs = pairs
+            s.counts = {lab: int(starts[i + 1] - starts[i]) for i, lab in enumerate(labels)}
+            s.hist = np.ascontiguousarray(
+                _engine.distance_histogram(pos_s, starts, grid.dr, dm, kernel_module=_engine.kernels("auto"),
+                                           n_threads=1), dtype=np.float64)
+            return s
+    ps = _engine.pair_sinc_sums(pos, sym, grid.q, n_threads=1, dmax=dmax)
+    s.pairs, s.counts, s.sums = ps.pairs, ps.counts, ps.sums
+    return s
+
+
+def _finish_sums(grid, pending):
+    """Transform the pending histograms of ``pending`` (list of _Sums), grouped by node count."""
+    from ..scattering import _engine
+    k = _engine.kernels("auto")
+    groups = {}
+    for s in pending:
+        if s.sums is None:
+            groups.setdefault(s.hist.shape[1], []).append(s)
+    nq = len(grid.q)
+    for m, group in groups.items():
+        stack = np.ascontiguousarray(np.concatenate([s.hist for s in group], axis=0))
+        out = np.zeros((len(stack), nq))
+        if m and nq:
+            k.histogram_sinc(stack, float(grid.dr), grid.q, out, np.empty((1, m)), sig2=None, n_threads=1)
+        at = 0
+        for s in group:
+            t = s.hist.shape[0]
+            s.sums, s.hist = out[at:at + t], None
+            at += t
+
+
+def _intensity(grid, s):
+    """I(q) from pair sums, as :func:`clusterstruct.scattering.debye_intensity_arrays` forms it (B = 0)."""
+    parts = []
+    for t, (ea, eb) in enumerate(s.pairs):
+        f0a, fda = grid.f0(ea)
+        term = 2.0 * fda * grid.f0(eb)[1] * s.sums[t]
+        if ea == eb:
+            term = term + s.counts[ea] * f0a ** 2
+        parts.append(term)
+    return np.sum(parts, axis=0)
+
+
+class _Candidate:
+    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs")
+
+
+def _arrays_of(spec, task):
+    """(positions, symbols, ase.Atoms or None) of a candidate; the Atoms only where arrays cannot do."""
+    blk = spec["blocks"][task["block"]]
+    if task["alloy_fraction"] is not None or blk["ligands"] or work.has_pdf_target(spec):
+        atoms = work.build(spec, task)
+        return atoms.positions, atoms.get_chemical_symbols(), atoms
+    sym, pos, _ = work._base(tuple((k, task[k]) for k in work._BASE_KEYS if k in task))
+    if task["copy"] > 0 and blk["rattle"]["sigma"] > 0:
+        rng = np.random.default_rng([spec["seed"], task["id"]])
+        pos = pos + rng.normal(scale=blk["rattle"]["sigma"], size=pos.shape)
+    return pos, sym, None
+
+
+def _peak(spec, comp, arrays, atoms):
+    """(peak_nm, uncertainty_nm), or the error text, as score_terms gets them from predict_peak."""
+    from ..errors import ClusterstructError
+    from ..observables import guess_shape, predict_peak
+    from ..optics.models import default_model
+    model = spec.get("optics_model")
+    # the effective-mass models take the shape; the empirical ones ("calibrated", "yu2003") do not
+    empirical = (model or default_model(comp.material)) in ("calibrated", "yu2003")
+    shape = None if empirical else guess_shape(arrays)
+    if shape not in comp.peaks:
+        from ase import Atoms
+        src = atoms if atoms is not None else Atoms(symbols=comp.sym, positions=arrays.positions)
+        try:
+            est = predict_peak(src, model=model, shape="auto" if shape is None else shape, warn=False)
+            comp.peaks[shape] = (float(est.peak_nm), float(est.uncertainty_nm))
+        except ClusterstructError as exc:
+            comp.peaks[shape] = str(exc)
+    return comp.peaks[shape]
+
+
+def _envelope(comp, k, t, arrays):
+    if k not in comp.envelope:
+        comp.envelope[k] = work._envelope_delta(arrays, t)
+    return comp.envelope[k]
+
+
+def evaluate_batch(spec, tasks):
+    """Records of ``tasks`` (one per task, in order), equal to ``[work.evaluate(spec, t) for t in tasks]``."""
+    from ..io import check_arrays
+    from ..scattering.sizes import max_dimension, radius_of_gyration
+    from ..structures.composition import geometry_key
+    ctx = _context(spec)
+    pdf = work.has_pdf_target(spec)
+    if pdf:
+        from .spec import family_of
+    out = [None] * len(tasks)
+    cands = []
+    for i, task in enumerate(tasks):
+        c = _Candidate()
+        c.index, c.task = i, task
+        rec = c.rec = {"id": task["id"], "description": work.describe_task(task)}
+        if pdf:
+            rec["family"] = family_of(spec, task)
+        try:
+            pos, sym, c.atoms = _arrays_of(spec, task)
+            c.comp = ctx.composition(spec, sym)
+            c.arrays = _Arrays(pos, c.comp.sym, c.comp.numbers)
+            c.dmax = max_dimension(pos)
+            check_arrays(pos, c.comp.sym)
+            c.sums = _start_sums(ctx.spec_grid, pos, c.comp.sym, c.dmax)
+        except Exception:  # any failure: the per-candidate path records it with its reason
+            out[i] = work.evaluate(spec, task)
+            continue
+        cands.append(c)
+    _finish_sums(ctx.spec_grid, [c.sums for c in cands])
+    # SAXS targets: the model on each target's q grid, for the candidates the target applies to
+    todo = []
+    for c in cands:
+        c.saxs = {}
+        mat = c.comp.material
+        for k, t in enumerate(spec["targets"]):
+            if t["kind"] == "saxs" and work.applies(t, mat):
+                try:
+                    grid = ctx.grid(work._target_data(t)[0])
+                    c.saxs[k] = (grid, _start_sums(grid, c.arrays.positions, c.comp.sym, None))
+                except Exception:
+                    c.saxs = None
+                    break
+        if c.saxs is not None:
+            todo += [(g, s) for g, s in c.saxs.values()]
+    for grid in {id(g): g for g, _ in todo}.values():
+        _finish_sums(grid, [s for g, s in todo if g is grid])
+    for c in cands:
+        i, task, rec = c.index, c.task, c.rec
+        try:
+            if c.saxs is None:
+                raise RuntimeError("SAXS target")
+            comp, arrays, pos = c.comp, c.arrays, c.arrays.positions
+            prof = _intensity(ctx.spec_grid, c.sums)
+            rec.update({
+                "status": "ok", "error": "", "formula": comp.formula, "n_atoms": len(comp.sym),
+                "mass_Da": comp.mass, "rg_number_A": radius_of_gyration(pos),
+                "rg_electron_A": radius_of_gyration(pos, comp.weights), "dmax_A": c.dmax,
+                "geometry_key": geometry_key(arrays), "profile": prof.astype(np.float32),
+                "positions": pos.ravel().astype(np.float64), "numbers": comp.numbers.copy(),
+            })
+            pre = {"material": (comp.material, comp.material_note),
+                   "saxs": {k: _intensity(g, s) for k, (g, s) in c.saxs.items()},
+                   "envelope": {k: _envelope(comp, k, t, arrays) for k, t in enumerate(spec["targets"])
+                                if t["kind"] == "mass" and t.get("envelope") and work.applies(t, comp.material)}}
+            if comp.material is not None:
+                pre["peak"] = _peak(spec, comp, arrays, c.atoms)
+            rec.update(work.score_terms(spec, c.atoms if c.atoms is not None else arrays, rec, pre=pre))
+        except Exception:
+            out[i] = work.evaluate(spec, task)
+            continue
+        out[i] = rec
+    return out
