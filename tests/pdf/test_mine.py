@@ -208,3 +208,111 @@ def test_mine_bad_inputs_one_line_exit_2(tmp_path, monkeypatch, capsys, argv, fi
     err = capsys.readouterr().err.strip()
     assert err.startswith("clusterstruct mine: error: ") and "\n" not in err and needle in err, err
     assert sorted(os.listdir(tmp_path)) == sorted(files)
+
+
+# ----------------------------------------------------------------------------- surface Uiso, parameter counts
+
+U_BULK, U_EXTRA = 0.006, 0.03
+
+
+def surface_disordered_gr(path):
+    """G(r) of a zinc-blende CdSe sphere (9 A about a Cd, Cd55Se68) whose surface atoms carry a larger Uiso.
+
+    Made without the fit's model: every atom has Uiso U_BULK in compute_pdf, and the surface
+    atoms (fewer than 4 neighbours within 1.2 x the shortest distance) are in addition displaced
+    at random with variance U_EXTRA per coordinate, averaged over 48 copies: static Gaussian
+    disorder of that variance adds U_EXTRA to their Uiso, so the surface Uiso is 0.036 A^2.
+    """
+    from scipy.spatial.distance import pdist, squareform
+    from clusterstruct.pdf import compute_pdf
+    from clusterstruct.structures import carve_sphere
+    atoms = carve_sphere("CdSe", 9.0, lattice="zincblende", centre="metal")
+    d = squareform(pdist(atoms.positions))
+    np.fill_diagonal(d, np.inf)
+    surf = (d <= 1.2 * d.min()).sum(1) < 4
+    rng = np.random.default_rng(5)
+    r = np.arange(0.01, 30.0, 0.01)
+    g = np.zeros_like(r)
+    for _ in range(48):
+        a = atoms.copy()
+        a.positions[surf] += rng.normal(scale=np.sqrt(U_EXTRA), size=(int(surf.sum()), 3))
+        g += compute_pdf(a, r, qmin=1.0, qmax=20.0, qdamp=0.04, uiso=U_BULK).g / 48
+    with open(path, "w") as fh:
+        fh.write("qmin = 1.0\nqmax = 20.0\nqdamp = 0.04\nqbroad = 0\n#### start data\n")
+        for x, y in zip(r, g):
+            fh.write(f"{x:.2f} {y:.10g}\n")
+    return str(path), atoms.get_chemical_formula(), int(surf.sum())
+
+
+SURFACE_SPEC = """
+[screen]
+seed = 2
+batch_size = 2
+[compute]
+saxs = {n_q = 10}
+[[candidates]]
+kind = "sphere"
+label = "zb sphere"
+material = "CdSe"
+radius = 9.0
+[[candidates]]
+kind = "tetrahedron"
+material = "CdSe"
+n = 6
+"""
+
+
+@pytest.fixture(scope="module")
+def surface_data(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("surface")
+    gr, formula, n_surface = surface_disordered_gr(tmp / "surface.gr")
+    spec = tmp / "cands.toml"
+    spec.write_text(SURFACE_SPEC)
+    return {"tmp": tmp, "gr": gr, "formula": formula, "n_surface": n_surface, "spec": str(spec)}
+
+
+def test_surface_uiso_option_fits_a_disordered_shell_better(surface_data):
+    d = surface_data
+    assert d["formula"] == "Cd55Se68" and d["n_surface"] == 64
+    res = mine(d["gr"], d["spec"], out=str(d["tmp"] / "plain.h5"), top=2, workers=0, rmin=1.5, rmax=20.0,
+               options=("surface_uiso",))
+    assert res.best["formula"] == d["formula"] and res.best["n_params"] == 5   # scale, zoom, 2 Uiso, delta2
+    base, added = res.options
+    assert base["n_params"] == 5 and added["n_params"] == 6 and added["added"] == "surface_uiso"
+    assert added["refine"] == ["scale", "zoom", "uiso", "delta2", "surface_uiso"]
+    # one Uiso for the interior cannot give the shell its width: the option removes most of the misfit
+    assert base["rw"] > 0.05 and added["rw"] < 0.3 * base["rw"]
+    # and recovers the shell's Uiso (U_BULK + U_EXTRA) and the interior's
+    assert added["params"]["uiso_surface"] == pytest.approx(U_BULK + U_EXTRA, abs=0.003)
+    assert added["params"]["uiso_Cd"] == pytest.approx(U_BULK, abs=0.002)
+    assert added["significant"] and added["p_value"] < 1e-6 and added["delta_bic"] < -10
+    assert res.to_dict()["options"][1]["n_params"] == 6
+
+
+def test_refine_surface_uiso_in_the_cli_reports_one_more_parameter(surface_data, capsys):
+    d = surface_data
+    out = str(d["tmp"] / "surface.h5")
+    assert main(["mine", d["gr"], "--candidates", d["spec"], "-o", out, "--workers", "0", "--top", "2", "--json",
+                 "--refine", "scale,zoom,uiso,delta2,surface_uiso"]) == 0
+    js = json.loads(capsys.readouterr().out)
+    best = js["top"][0]
+    assert best["formula"] == d["formula"] and best["n_params"] == 6 and "uiso_surface" in best["errors"]
+    assert best["params"]["uiso_surface"] == pytest.approx(U_BULK + U_EXTRA, abs=0.003)
+    fams = {f["family"]: f for f in js["families"]}
+    assert fams["zb sphere"]["n_params"] == [6] and fams["tetrahedron CdSe"]["n_params"] == [6]
+    assert js["noise"]["n_params_best"] == 6
+    # the dof of each fit is N_ind - k: (20.00 - 1.50) x 20 / pi - 6 (first and last fitted r)
+    assert best["dof"] == pytest.approx(18.5 * 20 / np.pi - 6, abs=1e-6)
+
+
+def test_model_comparison_statistics_by_hand():
+    from clusterstruct.pdf.mine import delta_bic, nested_f_test
+    # F = ((0.1^2 - 0.09^2) / 1) / (0.09^2 / (117 - 6)) = 0.0019 / 7.2973e-5 = 26.04
+    f_stat, p = nested_f_test(0.1, 5, 0.09, 6, 117.0)
+    assert f_stat == pytest.approx(26.037, abs=0.01) and p < 1e-5
+    # equal Rw with one more parameter: F = 0, p = 1, BIC worse by ln(N_ind)
+    assert nested_f_test(0.1, 5, 0.1, 6, 117.0) == (0.0, 1.0)
+    assert delta_bic(0.1, 6, 0.1, 5, 117.0) == pytest.approx(np.log(117.0))
+    assert delta_bic(0.09, 6, 0.1, 5, 117.0) == pytest.approx(117.0 * np.log(0.81) + np.log(117.0))
+    with pytest.raises(Exception, match="k1 > k0"):
+        nested_f_test(0.1, 6, 0.09, 6, 117.0)

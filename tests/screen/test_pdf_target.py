@@ -212,3 +212,14 @@ def test_pdf_target_scores_and_stores_the_fit(tmp_path):
         warnings.simplefilter("ignore")
         direct = fit_pdf(tetrahedron("CdSe", 6), load_gr(gr), rmin=1.5, rmax=20)
     assert rw[1] == pytest.approx(direct.rw, rel=0.05, abs=2e-3)
+
+
+def test_refine_takes_the_model_options(tmp_path):
+    write_gr(tmp_path / "srreal.gr")
+    text = PDF_SPEC.replace("tolerance = 0.05", 'refine = ["scale", "zoom", "uiso", "delta2", "surface_uiso", "strain"]')
+    spec = load_spec(_spec(tmp_path, text))
+    assert spec["targets"][0]["refine"] == ["scale", "zoom", "uiso", "delta2", "surface_uiso", "strain"]
+    # size_distribution needs a bulk source (psize fits), not offered to candidates
+    text = PDF_SPEC.replace("tolerance = 0.05", 'refine = ["scale", "size_distribution"]')
+    with pytest.raises(SpecError, match=r"targets\[0\]\.refine: expected a non-empty list from .*surface_uiso"):
+        load_spec(_spec(tmp_path, text))

@@ -21,7 +21,9 @@ SCORE_HELP = """score (lower is better): the weighted mean, over the targets tha
   absorption  ((predicted peak - target peak) / tolerance_nm)^2  (spec's optics model, shape auto)
   mass        ((formula mass - target mass) / tolerance_Da)^2
   pdf         (rw_pdf / tolerance)^2, rw_pdf the Rw of the candidate's G(r) refined against the
-              measured PDF (tolerance 0.1 unless the target sets it)
+              measured PDF (tolerance 0.1 unless the target sets it; refine: scale, zoom, uiso,
+              delta2 by default, + qdamp, surface_uiso, strain, one parameter each; pdf_dof =
+              N_ind - parameters, so candidates with more elements have fewer dof)
 A target that applies but cannot be evaluated makes the score undefined (shown as '-', with
 the reason); it is never dropped.
 

@@ -40,6 +40,24 @@ distinct structures: a candidate whose geometry repeats an earlier one (the scre
 ``duplicate_of``) is counted once, under the family of its first id (``n_duplicates`` says
 how many repeats a family had).
 
+Models with different numbers of parameters
+--------------------------------------------
+Every fit states its number of refined parameters k (``n_params``: scale, zoom, delta2, one
+Uiso per element, plus each option in ``refine``), so candidates of one run can differ in k
+(ligand heads add the Uiso of O and N).  Rw alone never decides between models of different
+k; they are compared only through the independent points N_ind of the data:
+
+* the within-noise F-test above, with each model's own dof = N_ind - k;
+* BIC on N_ind: BIC = N_ind ln(Rw^2) + k ln(N_ind) (the residual sum of squares is Rw^2 sum
+  G_obs^2, the same data for every model, so the constant drops out of differences);
+  ``delta_bic`` of a re-fitted candidate is its BIC minus the best's (> 0: worse; a difference
+  below 2 does not tell the models apart, above 6 is strong evidence);
+* model options tried on the best candidate (``options=("surface_uiso", "strain")``, added
+  one after the other to ``refine``) are nested in the model before them and compared with
+  the nested F-test: F = ((Rw_0^2 - Rw_1^2) / (k_1 - k_0)) / (Rw_1^2 / (N_ind - k_1)) against
+  F(k_1 - k_0, N_ind - k_1); the option is *significant* when p < ``level``
+  (:attr:`MineResult.options`, each entry with k, Rw, F, p and its BIC minus the base fit's).
+
 Families are :func:`clusterstruct.screen.spec.family_of` (the block's ``label``, else the
 builder, material and lattice, marked for ligands, alloys and rattled copies).
 """
@@ -86,6 +104,8 @@ class MineResult:
     noise: dict                   # the within-noise rule and its numbers
     fits: list = field(default_factory=list, repr=False)   # PDFFit of each ``top`` entry
     warnings: list = field(default_factory=list)
+    options: list = field(default_factory=list)   # model options tried on the best (see the module docstring)
+    option_fits: list = field(default_factory=list, repr=False)   # PDFFit of each ``options`` entry
 
     @property
     def rate(self):
@@ -100,7 +120,7 @@ class MineResult:
         return {"out": self.out, "data": self.data, "settings": self.settings, "n_candidates": self.n_candidates,
                 "n_fitted": self.n_fitted, "n_failed": self.n_failed, "seconds": self.seconds,
                 "candidates_per_s": self.rate, "noise": self.noise, "top": self.top, "families": self.families,
-                "warnings": list(self.warnings)}
+                "options": self.options, "warnings": list(self.warnings)}
 
 
 # ----------------------------------------------------------------------------- the spec with its pdf target
@@ -175,7 +195,7 @@ def _write_gr(measured, path):
 def mine(measured_or_path, candidates_spec, *, out=None, top=10, workers=0, qmin=None, qmax=None, qdamp=None,
          qbroad=None, rmin=None, rmax=None, refine=None, tolerance=None, level=NOISE_LEVEL, resume=False,
          progress=False, max_candidates=None, scheduler=None, jobqueue=None, jobqueue_options=None,
-         worker_timeout=None):
+         worker_timeout=None, options=()):
     """Mine the candidates of ``candidates_spec`` (TOML path) against a measured PDF.
 
     ``measured_or_path``: a .gr file, or a :class:`clusterstruct.pdf.MeasuredPDF` (written
@@ -183,8 +203,11 @@ def mine(measured_or_path, candidates_spec, *, out=None, top=10, workers=0, qmin
     (default ``<data stem>_mined.h5`` in the working folder).  ``workers`` as in
     :func:`clusterstruct.screen.run_screen` (0: serial, None: all cores).  ``refine`` and
     ``tolerance`` go to the pdf target (see :mod:`clusterstruct.screen.spec`); ``level`` is
-    the within-noise test's significance level.  Returns :class:`MineResult`; every warning
-    in it is also issued as a RuntimeWarning.
+    the within-noise test's significance level.  ``options``: model options ("surface_uiso",
+    "strain") added one after the other to ``refine`` in full refinements of the best
+    candidate and kept or not by the nested F-test (:attr:`MineResult.options`; see the module
+    docstring).  Returns :class:`MineResult`; every warning in it is also issued as a
+    RuntimeWarning.
     """
     from ..screen import run_screen
     from ..screen.spec import check_size
@@ -193,6 +216,10 @@ def mine(measured_or_path, candidates_spec, *, out=None, top=10, workers=0, qmin
         raise ClusterstructError(f"level: expected a significance level within 0..1, got {level}")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ClusterstructError(f"top: expected an integer >= 1, got {top!r}")
+    options = [options] if isinstance(options, str) else list(options or ())
+    for opt in options:
+        if opt not in MODEL_OPTIONS:
+            raise ClusterstructError(f"options: {opt!r} is not a model option; choose from {', '.join(MODEL_OPTIONS)}")
     if isinstance(measured_or_path, MeasuredPDF):
         measured = measured_or_path
         stem = os.path.splitext(os.path.basename(measured.name))[0] or "data"
@@ -226,7 +253,65 @@ def mine(measured_or_path, candidates_spec, *, out=None, top=10, workers=0, qmin
     target = spec["targets"][-1]
     res = _collect(out, measured, target, top=top, level=level)
     res.update(out=out, data=os.path.abspath(data_path), settings=settings, n_candidates=n_cand, seconds=seconds)
+    res["options"], res["option_fits"] = _try_options(out, measured, target, res["top"][0], res["fits"][0], options,
+                                                      level=level)
     return MineResult(**res, warnings=notes)
+
+
+#: Model options :func:`mine` may try on the best candidate (``options=``; names of ``refine``).
+MODEL_OPTIONS = ("surface_uiso", "strain")
+
+
+def n_params(fit):
+    """Number of refined parameters of a fit (its independent points minus its dof)."""
+    return int(round(fit.n_independent - fit.dof))
+
+
+def delta_bic(rw, k, rw_ref, k_ref, n_ind):
+    """BIC of a fit (Rw, k parameters) minus that of a reference fit, on N_ind independent points."""
+    return float(n_ind * np.log((rw / rw_ref) ** 2) + (k - k_ref) * np.log(n_ind))
+
+
+def nested_f_test(rw0, k0, rw1, k1, n_ind):
+    """(F, p) of the nested F-test: do the k1 - k0 added parameters lower Rw beyond chance?"""
+    from scipy.stats import f as f_dist
+    dk, dof1 = k1 - k0, n_ind - k1
+    if dk <= 0 or dof1 <= 0:
+        raise ClusterstructError(f"nested F-test needs k1 > k0 and N_ind > k1 (k0 {k0}, k1 {k1}, N_ind {n_ind:g})")
+    f_stat = ((rw0 ** 2 - rw1 ** 2) / dk) / (rw1 ** 2 / dof1)
+    return float(f_stat), float(f_dist.sf(f_stat, dk, dof1))
+
+
+def _try_options(out, measured, target, best, best_fit, options, *, level):
+    """Full refinements of the best candidate with the model options added one after the other."""
+    if not options:
+        return [], []
+    from ..screen.store import structure_of
+    atoms = structure_of(out, best["row"])
+    refine = list(target["refine"])
+    entries = [{"refine": list(refine), "added": "", "n_params": best["n_params"], "rw": best["rw"],
+                "dof": best["dof"], "f_stat": float("nan"), "p_value": float("nan"), "significant": False,
+                "delta_bic": 0.0, "params": best["params"], "errors": best["errors"]}]
+    fits = [best_fit]
+    n_ind = best_fit.n_independent
+    for opt in options:
+        if opt in refine:
+            continue
+        refine = refine + [opt]
+        full = prepare(measured, dict(target, refine=refine), fast=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = full.fit(atoms, name=f"id {best['id']} {best['formula']} +{opt}")
+        prev = entries[-1]
+        k = n_params(fit)
+        f_stat, p = nested_f_test(prev["rw"], prev["n_params"], fit.rw, k, n_ind)
+        entries.append({"refine": list(refine), "added": opt, "n_params": k, "rw": float(fit.rw),
+                        "dof": float(fit.dof), "f_stat": f_stat, "p_value": p, "significant": bool(p < level),
+                        "delta_bic": delta_bic(fit.rw, k, best["rw"], best["n_params"], n_ind),
+                        "params": {kk: float(v) for kk, v in fit.params.items()},
+                        "errors": {kk: float(v) for kk, v in fit.errors.items()}})
+        fits.append(fit)
+    return entries, fits
 
 
 def _collect(out, measured, target, *, top, level):
@@ -251,6 +336,9 @@ def _collect(out, measured, target, *, top, level):
         return bool((rw_c / rw_b) ** 2 <= f_dist.ppf(1 - level, dof_c, dof_b)) if rw_b > 0 else bool(rw_c <= rw_b)
 
     fam = res["family"]
+    full = prepare(measured, target, fast=False)
+    n_ind = float(full.n_independent)
+    kpar = np.rint(n_ind - dof).astype(int)   # refined parameters of each first-pass fit
     distinct = ok & (res["duplicate_of"] == -1)
     families = []
     for name in sorted(set(fam[ok].tolist())):
@@ -259,7 +347,8 @@ def _collect(out, measured, target, *, top, level):
         if not len(rows):
             families.append({"family": name, "n": 0, "n_duplicates": n_dup, "rw_min": float("nan"),
                              "rw_median": float("nan"), "rw_max": float("nan"), "n_within_noise": 0,
-                             "formulas_within_noise": [], "best_id": -1, "best_formula": "", "rw": []})
+                             "formulas_within_noise": [], "best_id": -1, "best_formula": "", "rw": [],
+                             "n_params": []})
             continue
         rows = rows[np.lexsort((res["id"][rows], rw[rows]))]
         inside = [r for r in rows if within(rw[r], dof[r], rw[best_row], dof[best_row])]
@@ -271,10 +360,10 @@ def _collect(out, measured, target, *, top, level):
                          "rw_median": float(np.median(rw[rows])), "rw_max": float(rw[rows[-1]]),
                          "n_within_noise": len(inside), "formulas_within_noise": formulas,
                          "best_id": int(res["id"][rows[0]]), "best_formula": str(res["formula"][rows[0]]),
-                         "rw": [float(v) for v in rw[rows]]})
+                         "rw": [float(v) for v in rw[rows]],
+                         "n_params": sorted(set(int(v) for v in kpar[rows]))})
     families.sort(key=lambda d: (not d["n"], d["rw_min"] if d["n"] else 0.0, d["family"]))
     # the full refinement of the best distinct structures
-    full = prepare(measured, target, fast=False)
     picked = [r for r in order if res["duplicate_of"][r] == -1][:top]
     entries, fits = [], []
     for r in picked:
@@ -288,6 +377,7 @@ def _collect(out, measured, target, *, top, level):
                         "description": str(res["description"][r]), "rw_first_pass": float(rw[r]),
                         "rw": float(fit.rw), "params": {k: float(v) for k, v in fit.params.items()},
                         "errors": {k: float(v) for k, v in fit.errors.items()}, "dof": float(fit.dof),
+                        "n_params": n_params(fit),
                         "n_independent": float(fit.n_independent), "converged": bool(fit.converged),
                         "warnings": list(fit.warnings)})
     order_full = sorted(range(len(entries)), key=lambda i: (entries[i]["rw"], entries[i]["id"]))
@@ -296,9 +386,12 @@ def _collect(out, measured, target, *, top, level):
     for k, e in enumerate(entries, 1):
         e["rank"] = k
         e["within_noise"] = within(e["rw"], e["dof"], entries[0]["rw"], entries[0]["dof"])
+        e["delta_bic"] = delta_bic(e["rw"], e["n_params"], entries[0]["rw"], entries[0]["n_params"],
+                                   e["n_independent"])
     d_best = float(dof[best_row])
     noise = {"rule": "(Rw_c/Rw_best)^2 <= F_{1-level}(dof_c, dof_best) (Hamilton R-factor ratio test)",
              "level": float(level), "rw_best_first_pass": float(rw[best_row]), "dof_best": d_best,
+             "n_independent": n_ind, "n_params_best": int(kpar[best_row]),
              "rw_ratio_bound": float(np.sqrt(f_dist.ppf(1 - level, d_best, d_best))),
              "n_within_noise": int(sum(f["n_within_noise"] for f in families))}
     return {"n_fitted": int(ok.sum()), "n_failed": n_failed, "top": entries, "families": families,

@@ -4,7 +4,7 @@ A spec has four parts (see ``examples/screen_msc.toml``)::
 
     [screen]        seed, batch_size
     [[candidates]]  generator blocks: kind = "tetrahedron" | "sphere" | "polyhedron" |
-                    "composition" | "named" with lists or {min, max, step} ranges for their
+                    "composition" | "named" | "files" with lists or {min, max, step} ranges for their
                     parameters, plus optional rattle = {sigma = 0.05, copies = 2},
                     ligands = {x = "acetate", l = "methylamine", heads = false},
                     alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"},
@@ -24,9 +24,14 @@ faulted close-packed stacking, see :func:`clusterstruct.structures.carve`) with
 zinc-blende ``shape`` ("tetrahedron", "octahedron" or "cube") whose facets lie at
 ``distance`` [A] from the centre.  ``ligands.heads = true`` keeps only the ligands' donor
 atoms (O of carboxylates, N of amines): the Cd-O/N pairs a PDF sees, without the organic
-tails.  Each candidate belongs to a *family* (recorded with PDF targets, see
+tails.  ``files`` blocks read structures from files (``paths = ["structures/*.xyz", "relaxed.xyz"]``:
+patterns globbed relative to the spec file, any format ASE reads, the last frame of a
+trajectory): relaxed models or the user's own, one candidate per file (plus rattled copies,
+ligands and alloys like any block).  A pattern that matches nothing, a missing file or one
+that cannot be read is a one-line error naming the key.  Each candidate belongs to a *family* (recorded with PDF targets, see
 :func:`family_of`): the block's ``label`` when given, else the builder, material and
-lattice or stacking, with "+ligands", "+ligand heads", "alloy" and "rattled" marks.
+lattice or stacking ("files" for a files block), with "+ligands", "+ligand heads", "alloy"
+and "rattled" marks.
 
 PDF targets
 -----------
@@ -34,7 +39,9 @@ PDF targets
 ``qmax`` [1/A] and ``qdamp`` [1/A] are needed unless the file header holds them (a value in
 the spec wins over the header); ``qbroad`` defaults to the header's or 0; ``rmin``/``rmax``
 (fit range, default 1.5 and 20 A); ``refine`` (default ["scale", "zoom", "uiso", "delta2"];
-"qdamp" may be added); ``tolerance`` (default 0.1) scales the score term (rw_pdf /
+"qdamp" and the model options "surface_uiso" (one Uiso for the under-coordinated surface atoms)
+and "strain" (a radial strain of the outer shell's pairs) may be added, one parameter each, see
+:mod:`clusterstruct.pdf.fit`); ``tolerance`` (default 0.1) scales the score term (rw_pdf /
 tolerance)^2, see :mod:`clusterstruct.screen.work`.
 
 Every error names the key path (``candidates[2].radius.step``) and stops the run before any
@@ -63,6 +70,7 @@ KINDS = {
     "polyhedron": {"required": {"material", "shape", "distance"},
                    "optional": {"centre", "termination", "min_bonds"}},
     "named": {"required": {"name"}, "optional": set()},
+    "files": {"required": {"paths"}, "optional": set()},
 }
 #: Zinc-blende polyhedra of a ``polyhedron`` block: {hkl} facet family and centrosymmetry.
 POLYHEDRA = {"tetrahedron": ((1, 1, 1), False), "octahedron": ((1, 1, 1), True), "cube": ((1, 0, 0), False)}
@@ -79,7 +87,7 @@ TARGET_KEYS = {
             "weight"},
 }
 #: What a pdf target may refine (psize needs a bulk source and is not offered to candidates).
-PDF_REFINABLE = ("scale", "zoom", "uiso", "delta2", "qdamp")
+PDF_REFINABLE = ("scale", "zoom", "uiso", "delta2", "qdamp", "surface_uiso", "strain")
 PDF_REFINE_DEFAULT = ["scale", "zoom", "uiso", "delta2"]
 
 
@@ -247,6 +255,8 @@ def validate(raw, *, source="spec", base="."):
             if not isinstance(top, int) or not 1 <= top <= 50:
                 _fail(source, f"{where}.top", f"must be an integer 1..50, got {top!r}")
             norm["top"] = top
+        elif kind == "files":
+            norm["paths"] = _structure_files(source, f"{where}.paths", blk["paths"], base)
         else:
             names = _values(source, f"{where}.name", blk["name"], str)
             for n in names:
@@ -440,6 +450,43 @@ def _pdf_target(source, where, t, base):
     return out
 
 
+def _structure_files(source, key, value, base):
+    """Absolute paths of a files block: each pattern globbed relative to the spec, every file read once.
+
+    A pattern without wildcards must name an existing file; one with wildcards must match at
+    least one.  Matches are sorted within each pattern and a file named twice is kept once (the
+    enumeration order, hence the ids, stays fixed).  Each file is read here with
+    :func:`clusterstruct.io.read_structure` (last frame), so an unreadable one stops the run
+    before any work.
+    """
+    import glob
+    from ..io import read_structure
+    pats = value if isinstance(value, list) else [value]
+    if not pats or any(not isinstance(p, str) or not p.strip() for p in pats):
+        _fail(source, key, f"expected a file pattern or a non-empty list of them, got {value!r}")
+    out = []
+    for pat in pats:
+        full = pat if os.path.isabs(pat) else os.path.join(base, pat)
+        if glob.has_magic(full):
+            found = sorted(p for p in glob.glob(full) if os.path.isfile(p))
+            if not found:
+                _fail(source, key, f"{pat!r} matches no file (looked in {os.path.dirname(full) or '.'})")
+        elif not os.path.isfile(full):
+            _fail(source, key, f"no such file: {full}")
+        else:
+            found = [full]
+        for path in found:
+            path = os.path.abspath(path)
+            if path in out:
+                continue
+            try:
+                read_structure(path)
+            except ClusterstructError as exc:
+                _fail(source, key, f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else exc}")
+            out.append(path)
+    return out
+
+
 def _positive(source, key, value):
     """A finite number > 0 from the spec, or a one-line error naming the key."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
@@ -508,6 +555,8 @@ def family_of(spec, task):
             name = f"{task['shape']} {mat} zincblende"
         elif b == "composition":
             name = f"composition {mat} {task['lattice']}"
+        elif b == "files":
+            name = "files"
         else:
             name = f"named {task['name']}"
     if blk["ligands"]:
@@ -543,6 +592,9 @@ def _block_variants(blk):
                                                     blk["termination"], blk["min_bonds"]):
             yield {"builder": "polyhedron", "material": m, "shape": sh, "distance": d, "centre": c,
                    "termination": t, "min_bonds": mb}
+    elif kind == "files":
+        for path in blk["paths"]:
+            yield {"builder": "files", "path": path}
     elif kind == "composition":
         for m, nm, nx, lat in itertools.product(blk["material"], blk["metal"], blk["chalcogen"], blk["lattice"]):
             for rank in range(1, blk["top"] + 1):
@@ -591,6 +643,8 @@ def _n_variants(blk):
     if kind == "polyhedron":
         return int(np.prod([len(blk[k]) for k in ("material", "shape", "distance", "centre", "termination",
                                                   "min_bonds")], dtype=object))
+    if kind == "files":
+        return len(blk["paths"])
     if kind == "composition":
         return int(np.prod([len(blk[k]) for k in ("material", "metal", "chalcogen", "lattice")],
                            dtype=object)) * blk["top"]
