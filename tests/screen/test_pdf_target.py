@@ -223,3 +223,20 @@ def test_refine_takes_the_model_options(tmp_path):
     text = PDF_SPEC.replace("tolerance = 0.05", 'refine = ["scale", "size_distribution"]')
     with pytest.raises(SpecError, match=r"targets\[0\]\.refine: expected a non-empty list from .*surface_uiso"):
         load_spec(_spec(tmp_path, text))
+
+
+def test_model_options_are_stored_per_record(tmp_path):
+    """A target refining surface_uiso stores each candidate's refined value; without it, NaN."""
+    from clusterstruct.screen import work
+    write_gr(tmp_path / "srreal.gr")
+    text = PDF_SPEC.replace("tolerance = 0.05", 'refine = ["scale", "zoom", "uiso", "delta2", "surface_uiso"]')
+    spec = load_spec(_spec(tmp_path, text))
+    out = str(tmp_path / "r.h5")
+    work._PDF_CACHE.clear()
+    run_screen(spec, out, workers=0, progress=False, export=False)
+    res = read_results(out)
+    u = res["pdf_uiso_surface"]
+    assert np.all(np.isfinite(u)) and np.all((u > 0) & (u <= 0.2))
+    assert np.all(np.isnan(res["pdf_strain"]))
+    # the data were made with one Uiso 0.01 for every atom: the surface value comes back near it
+    assert u[1] == pytest.approx(0.01, abs=2e-3)

@@ -33,7 +33,8 @@ while ranking on a PDF target alone orders candidates exactly by Rw.
 Records of a spec with a pdf target also carry ``family`` (:func:`..spec.family_of`),
 ``rw_pdf`` (NaN where no pdf target applies), the refined ``pdf_scale``, ``pdf_zoom``,
 ``pdf_delta2``, ``pdf_qdamp``, one ``pdf_uiso_<El>`` per element of :data:`PDF_UISO_ELEMENTS`
-(NaN for elements the candidate lacks) and ``pdf_dof`` (independent points minus refined
+(NaN for elements the candidate lacks), ``pdf_uiso_surface`` and ``pdf_strain`` (NaN unless the
+target refines these options) and ``pdf_dof`` (independent points minus refined
 parameters): from the first pdf target that applies.  Records of specs without a pdf target
 carry none of these fields.  The prepared target (data, Q window, transform grid) is built
 once per worker process and target (:func:`_pdf_target`) and reused for every candidate.
@@ -75,7 +76,7 @@ _BASE_KEYS = ("builder", "material", "n", "a", "lattice", "radius", "centre", "t
 PDF_UISO_ELEMENTS = ("Zn", "Cd", "S", "Se", "Te", "O", "N", "C", "H")
 #: Record fields of a spec with a pdf target (all floats; NaN where no pdf target applies).
 PDF_FIELDS = ("rw_pdf", "pdf_scale", "pdf_zoom", "pdf_delta2", "pdf_qdamp", "pdf_dof") + tuple(
-    f"pdf_uiso_{el}" for el in PDF_UISO_ELEMENTS)
+    f"pdf_uiso_{el}" for el in PDF_UISO_ELEMENTS) + ("pdf_uiso_surface", "pdf_strain")
 
 
 @lru_cache(maxsize=256)
@@ -369,6 +370,9 @@ def pdf_fields(fit):
            "pdf_delta2": float(p["delta2"]), "pdf_qdamp": float(p.get("qdamp", np.nan)), "pdf_dof": float(fit.dof)}
     for el in PDF_UISO_ELEMENTS:
         out[f"pdf_uiso_{el}"] = float(p.get(f"uiso_{el}", np.nan))
+    # the model options, NaN unless the target refines them
+    out["pdf_uiso_surface"] = float(p["uiso_surface"]) if "uiso_surface" in fit.meta.get("refined", ()) else np.nan
+    out["pdf_strain"] = float(p["strain"]) if "strain" in fit.meta.get("refined", ()) else np.nan
     return out
 
 
