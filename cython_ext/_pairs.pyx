@@ -237,6 +237,124 @@ cdef extern from *:
     int cs_sin_sums(int T, Py_ssize_t M, const double *w, const double *r, const double *sig2,
                     const double *q, Py_ssize_t nq, double dq, double *out, int n_threads) nogil
 
+cdef extern from *:
+    """
+    /* ---- pair-distance histogram (see pair_histogram) ---- */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 11
+    #define CS_HCLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #else
+    #define CS_HCLONES CS_CLONES
+    #endif
+    /* correctly rounded sqrt: with -ffast-math gcc vectorises sqrtf as an rsqrt estimate
+       plus one Newton step, biased by ~1 ulp (a systematic stretch of every distance);
+       finite-math-only is what that rewrite needs, so it is switched off here. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #define CS_EXACT_SQRT __attribute__((optimize("no-finite-math-only")))
+    #else
+    #define CS_EXACT_SQRT
+    #endif
+    #define CS_HCHUNK 512
+    typedef double cs_v4d __attribute__((vector_size(32)));
+
+    /* Rows i = starts[a] + blk, + n_blocks, ... of every species a against the atoms j of
+       species b >= a (j > i when a == b): cubic-Lagrange spread of x = |r_i - r_j| (xs, ys,
+       zs in units of dr) onto h[t * nb + k .. k + 3], k = floor(x), by one 4-wide add.
+       Loop 1 (SIMD) fills k and u = x - k for a chunk of j, loop 2 spreads them.
+       kbuf, ubuf: CS_HCHUNK entries each. */
+    #define CS_HIST_BLOCK(NAME, REAL, SQRT, ATTR)                                                  \
+    static CS_HCLONES ATTR void NAME(const REAL *xs,         const REAL *ys, const REAL *zs,   \
+            const ptrdiff_t *starts, int T, ptrdiff_t blk, ptrdiff_t n_blocks, double *h,        \
+            ptrdiff_t nb, int *kbuf, REAL *ubuf)                                                 \
+    {                                                                                            \
+        const cs_v4d o1 = {0.0, 1.0, 1.0, 1.0}, o2 = {-1.0, -1.0, 0.0, 0.0};                     \
+        const cs_v4d o3 = {-2.0, -2.0, -2.0, -1.0};                                              \
+        const cs_v4d cf = {-1.0 / 6.0, 0.5, -0.5, 1.0 / 6.0};                                    \
+        int a, b, t = 0;                                                                         \
+        for (a = 0; a < T; a++) {                                                                \
+            for (b = a; b < T; b++, t++) {                                                       \
+                double *ht = h + (ptrdiff_t)t * nb;                                              \
+                ptrdiff_t i, j1 = starts[b + 1];                                                 \
+                for (i = starts[a] + blk; i < starts[a + 1]; i += n_blocks) {                    \
+                    const REAL xi = xs[i], yi = ys[i], zi = zs[i];                               \
+                    ptrdiff_t c = (a == b) ? i + 1 : starts[b];                                  \
+                    for (; c < j1; c += CS_HCHUNK) {                                             \
+                        int n = (int)(j1 - c < CS_HCHUNK ? j1 - c : CS_HCHUNK), p;               \
+                        const REAL *xc = xs + c, *yc = ys + c, *zc = zs + c;                     \
+                        for (p = 0; p < n; p++) {                                                \
+                            REAL dx = xi - xc[p], dy = yi - yc[p], dz = zi - zc[p];              \
+                            REAL x = SQRT(dx * dx + dy * dy + dz * dz);                          \
+                            int k = (int)x;                                                      \
+                            kbuf[p] = k;                                                         \
+                            ubuf[p] = x - (REAL)k;                                               \
+                        }                                                                        \
+                        for (p = 0; p < n; p++) {                                                \
+                            double u = (double)ubuf[p];                                          \
+                            cs_v4d U = {u, u, u, u}, hv;                                         \
+                            cs_v4d w = (U + o1) * (U + o2) * (U + o3) * cf;                      \
+                            double *hk = ht + kbuf[p];                                           \
+                            __builtin_memcpy(&hv, hk, sizeof hv);                                \
+                            hv += w;                                                             \
+                            __builtin_memcpy(hk, &hv, sizeof hv);                                \
+                        }                                                                        \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }
+    /* float64 square root without a sqrt instruction (vsqrtpd is the slowest step of the
+       pass): y0 = 1/sqrtf(d2) (an rsqrt estimate + Newton step under -ffast-math, ~23 bits),
+       one Newton step in float64 (~46 bits), x = d2 y, and one correction
+       x += y (d2 - x^2) / 2 (~1 ulp, unbiased).  d2 + 1e-30 keeps r = 0 finite (x ~ 1e-15)
+       and changes no d2 >= 1e-14. */
+    static inline double cs_sqrt_nr(double d2, float y0)
+    {
+        double y = (double)y0, x;
+        y = y * (1.5 - 0.5 * d2 * y * y);
+        x = d2 * y;
+        return x + 0.5 * y * (d2 - x * x);
+    }
+    #define CS_SQRT_NR(d2) cs_sqrt_nr((d2) + 1e-30, 1.0f / sqrtf((float)((d2) + 1e-30)))
+    CS_HIST_BLOCK(cs_hist_block_f64, double, CS_SQRT_NR, )
+    CS_HIST_BLOCK(cs_hist_block_f32, float, sqrtf, CS_EXACT_SQRT)
+
+    /* All blocks; h: (n_blocks, T(T+1)/2, nb) zeroed; coordinates float64, or float32 when
+       single (xs, ys, zs then point to floats).  Returns 0, or -1 when out of memory. */
+    static int cs_pair_hist(const void *xs, const void *ys, const void *zs, int single,
+                            const ptrdiff_t *starts, int T, ptrdiff_t n_blocks,
+                            double *h, ptrdiff_t nb, int n_threads)
+    {
+        ptrdiff_t blk, per = (ptrdiff_t)(T * (T + 1) / 2) * nb;
+        int failed = 0;
+        #ifdef _OPENMP
+        #pragma omp parallel num_threads(n_threads) reduction(|:failed)
+        #endif
+        {
+            int *kbuf = (int *)malloc(sizeof(int) * CS_HCHUNK);
+            double *ubuf = (double *)malloc(sizeof(double) * CS_HCHUNK);
+            if (!kbuf || !ubuf) failed = 1;
+            #ifdef _OPENMP
+            #pragma omp for schedule(dynamic, 1)
+            #endif
+            for (blk = 0; blk < n_blocks; blk++) {
+                if (!kbuf || !ubuf) continue;
+                if (single)
+                    cs_hist_block_f32((const float *)xs, (const float *)ys, (const float *)zs,
+                                      starts, T, blk, n_blocks, h + blk * per, nb, kbuf,
+                                      (float *)ubuf);
+                else
+                    cs_hist_block_f64((const double *)xs, (const double *)ys, (const double *)zs,
+                                      starts, T, blk, n_blocks, h + blk * per, nb, kbuf, ubuf);
+            }
+            free(kbuf);
+            free(ubuf);
+        }
+        return failed ? -1 : 0;
+    }
+    """
+    int cs_pair_hist(const void *xs, const void *ys, const void *zs, int single,
+                     const Py_ssize_t *starts, int T, Py_ssize_t n_blocks, double *h,
+                     Py_ssize_t nb, int n_threads) nogil
+
 import numpy as np
 
 #: Steps of the uniform-q recurrence between two fresh sincos (see :func:`sin_sums_uniform`).
@@ -349,9 +467,11 @@ cdef void _hist_block(const double* xs, const double* ys, const double* zs,
             t = t + 1
 
 
-def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
-                   double[:, :, ::1] work, int n_threads=1):
-    """Cubic-Lagrange pair-distance histogram per species pair, one per row block.
+def pair_histogram_legacy(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
+                          double[:, :, ::1] work, int n_threads=1):
+    """Earlier float64 pair pass (scalar 4-node spread), kept as the benchmarks' reference.
+
+    Same layout and result (to float32 rounding of the distances) as :func:`pair_histogram`.
 
     work: (n_blocks, T(T+1)/2, n_bins), zeroed by the caller; node m is at
     r = (m - 1) * dr [A]; n_bins must exceed Dmax/dr + 3.  Row i of species a
@@ -369,6 +489,64 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
         for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
             _hist_block(&soa[0, 0], &soa[1, 0], &soa[2, 0], starts, inv_dr, work, blk, &bufs[blk, 0])
 
+
+
+def hist_coordinates(pos, double dr, single=False):
+    """(3, N) coordinates in units of dr, centred on the bounding box's middle, as the pass uses them.
+
+    float64, or float32 with ``single``.  Scaling by 1/dr before any rounding keeps a
+    float32 pass free of a systematic scale error.
+    """
+    p = np.asarray(pos, dtype=np.float64)
+    dtype = np.float32 if single else np.float64
+    if p.shape[0] == 0:
+        return np.zeros((3, 0), dtype)
+    c = 0.5 * (p.min(axis=0) + p.max(axis=0))
+    return np.ascontiguousarray(((p - c) * (1.0 / dr)).T, dtype=dtype)
+
+
+def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
+                   double[:, :, ::1] work, int n_threads=1, bint single=False):
+    """Cubic-Lagrange pair-distance histogram per species pair, one per row block.
+
+    work: (n_blocks, T(T+1)/2, n_bins), zeroed by the caller; node m is at
+    r = (m - 1) * dr [A]; n_bins must exceed Dmax/dr + 3.  Row i of species a
+    goes to block (i - starts[a]) % n_blocks.  Sum over axis 0 for the histogram.
+
+    x = r_ij / dr = sqrt(dx^2 + dy^2 + dz^2) from coordinates already in units of dr
+    (:func:`hist_coordinates`); k = floor(x), u = x - k, and the four cubic weights of
+    nodes k-1..k+2 are added to h[k .. k+3] by one 4-wide vector add.  The distance
+    loop is SIMD over a chunk of j; both loops are compiled for AVX-512, AVX2 and the
+    baseline and chosen at load time.  ``single`` computes x in float32 (benchmarks
+    only: on perfect crystals its rounding is coherent over whole shells and moves I(q)
+    at the minima by ~1e-4, see benchmarks/bench_pairs.py); weights and sums are
+    float64 either way.
+    """
+    cdef Py_ssize_t N = pos.shape[0]
+    cdef Py_ssize_t T = starts.shape[0] - 1
+    cdef Py_ssize_t n_blocks = work.shape[0]
+    cdef Py_ssize_t nb = work.shape[2]
+    cdef float[:, ::1] s32
+    cdef double[:, ::1] s64
+    cdef const void *px
+    cdef const void *py
+    cdef const void *pz
+    cdef int rc
+    if work.shape[1] != T * (T + 1) // 2:
+        raise ValueError("work must have shape (n_blocks, T(T+1)/2, n_bins)")
+    if N < 2 or n_blocks == 0 or nb == 0:
+        return
+    if single:
+        s32 = hist_coordinates(pos, dr, True)
+        px, py, pz = &s32[0, 0], &s32[1, 0], &s32[2, 0]
+    else:
+        s64 = hist_coordinates(pos, dr, False)
+        px, py, pz = &s64[0, 0], &s64[1, 0], &s64[2, 0]
+    with nogil:
+        rc = cs_pair_hist(px, py, pz, single, &starts[0], <int> T, n_blocks,
+                          &work[0, 0, 0], nb, max(1, n_threads))
+    if rc != 0:
+        raise MemoryError()
 
 cdef void _fill_sinc(double q, const double* r, double* buf, Py_ssize_t M) noexcept nogil:
     # r[m] is a precomputed array rather than (m - 1) * dr: converting an int64

@@ -301,6 +301,42 @@ def _exact_uniform(k, pos_sorted, starts, q, out, n_threads):
             t += 1
 
 
+#: Benchmarks only: True runs the earlier pair pass (``pair_histogram_legacy``: scalar
+#: 4-node spread, rows in species order) instead of the current one.
+LEGACY_PAIR_PASS = False
+
+#: Benchmarks only: True computes the pair distances in float32 (compiled kernels).  Its
+#: rounding is coherent over whole shells of a perfect crystal and moves I(q) at the
+#: minima by ~1e-4 relative at 5,000 atoms (benchmarks/bench_pairs.py), above the 1e-6
+#: budget, so the pass stays float64.
+SINGLE_PRECISION_PAIR_PASS = False
+
+#: Cell edge [A] of the spatial (Morton) order the pair pass visits atoms in.
+_ORDER_CELL = 4.0
+
+
+def spatial_order(pos, starts, cell=_ORDER_CELL):
+    """Permutation ordering the atoms of each species along a Morton curve of ``cell`` [A] cells.
+
+    Consecutive atoms are then close in space, so the distances from one atom to a run
+    of them fall in a narrow band of histogram nodes (cache locality of the spread).
+    Species blocks stay where they are (``starts`` unchanged); within a cell the input
+    order is kept.
+    """
+    pos = np.asarray(pos, dtype=np.float64)
+    n = len(pos)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    lo = pos.min(axis=0)
+    c = np.minimum(((pos - lo) / cell).astype(np.int64), 2 ** 21 - 1)
+    key = np.zeros(n, np.int64)
+    for bit in range(int(c.max()).bit_length()):  # higher bits are 0 for every atom
+        for ax in range(3):
+            key |= ((c[:, ax] >> bit) & 1) << (3 * bit + ax)
+    seg = np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
+    return np.lexsort((key, seg)).astype(np.intp)
+
+
 def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads):
     """Cubic-Lagrange pair-distance histogram, shape (n_pairs, n_bins); node m at (m-1)*dr."""
     T = len(starts) - 1
@@ -315,7 +351,14 @@ def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads
     if n * (n - 1) // 2 < THREADS_MIN_PAIRS:  # run on one thread (pair_sinc_sums): one block
         n_blocks = 1
     work = np.zeros((n_blocks, n_tp, n_bins))
-    kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads)
+    if LEGACY_PAIR_PASS:
+        kernel_module.pair_histogram_legacy(pos_sorted, starts, float(dr), work, n_threads)
+    else:
+        pos_sorted = np.ascontiguousarray(pos_sorted[spatial_order(pos_sorted, starts)])
+        if SINGLE_PRECISION_PAIR_PASS:
+            kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads, single=True)
+        else:
+            kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads)
     return work.sum(axis=0)
 
 

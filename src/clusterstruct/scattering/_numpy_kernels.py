@@ -59,8 +59,49 @@ def cubic_weights(u):
             ((u + 1) * u * (u - 1) / 6.0))
 
 
-def pair_histogram(pos, starts, dr, work, n_threads=1):
+def hist_coordinates(pos, dr, single=False):
+    """Twin of ``_pairs.hist_coordinates``: (3, N) coordinates in units of dr, centred on the
+    bounding box's middle (float32 with ``single``)."""
+    p = np.asarray(pos, dtype=np.float64)
+    dtype = np.float32 if single else np.float64
+    if p.shape[0] == 0:
+        return np.zeros((3, 0), dtype)
+    c = 0.5 * (p.min(axis=0) + p.max(axis=0))
+    return np.ascontiguousarray(((p - c) * (1.0 / dr)).T, dtype=dtype)
+
+
+def pair_histogram(pos, starts, dr, work, n_threads=1, single=False):
     """Twin of ``_pairs.pair_histogram``: cubic-Lagrange distance histogram per species pair.
+
+    Same steps: coordinates in units of dr centred on the bounding box
+    (:func:`hist_coordinates`), x = sqrt(dx^2 + dy^2 + dz^2), k = floor(x), u = x - k,
+    the weights of nodes k-1..k+2 added at k..k+3.  Row i of species a goes to block
+    (i - starts[a]) % n_blocks, as in the kernel.  ``single``: x in float32.
+    """
+    starts = np.asarray(starts)
+    xyz = hist_coordinates(pos, dr, single).T
+    n_blocks, _, n_bins = work.shape
+    T = len(starts) - 1
+    t = 0
+    for a in range(T):
+        for b in range(a, T):
+            pb = xyz[starts[b]:starts[b + 1]]
+            for i in range(starts[a], starts[a + 1]):
+                blk = (i - starts[a]) % n_blocks
+                other = xyz[i + 1:starts[b + 1]] if a == b else pb
+                if not len(other):
+                    continue
+                d = xyz[i] - other
+                x = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+                k = x.astype(np.intp)
+                u = (x - k.astype(x.dtype)).astype(np.float64)
+                for offset, w in enumerate(cubic_weights(u)):
+                    work[blk, t] += np.bincount(k + offset, weights=w, minlength=n_bins)
+            t += 1
+
+
+def pair_histogram_legacy(pos, starts, dr, work, n_threads=1):
+    """Twin of ``_pairs.pair_histogram_legacy`` (the earlier pass, kept for the benchmarks).
 
     Row i of species a goes to block (i - starts[a]) % n_blocks, as in the kernel.
     """
