@@ -119,9 +119,12 @@ def test_inverted_curve_gives_zero_scale_and_a_warning(cd56):
 
 
 def test_parameter_at_bound_and_large_uncertainty(cd56):
-    # no structure factor in the data: the hard-sphere volume fraction goes to its bound 0
+    # an attractive upturn at low q (S(0) > 1): a hard-sphere S(q) can only lower the low-q
+    # intensity, so the best volume fraction would be negative and the fit holds it at its bound 0
+    # (with data of no S(q) at all the free optimum sits at +-1 sigma of 0, on either side by noise)
     q = np.geomspace(0.01, 0.6, 150)
-    y, s = _noisy(3.7e-6 * debye_intensity(cd56, q).intensity + 0.02, 0.01, 0)
+    upturn = 1 + 0.2 * np.exp(-(20 * q) ** 2)
+    y, s = _noisy(3.7e-6 * debye_intensity(cd56, q).intensity * upturn + 0.02, 0.01, 0)
     fit = fit_profile(cd56, _data(q, y, s), structure_factor="hs")
     assert fit.params["hs_volfraction"] < 1e-6
     assert any(w.startswith("hs_volfraction") and "lower bound 0" in w for w in fit.warnings)
