@@ -18,8 +18,11 @@ Reported:
   per-candidate reference (``evaluate``), single-threaded as in a worker;
 * Dask per-task overhead o [ms]: a task that returns its argument, on a warm 2-worker
   LocalCluster (submit, schedule, run, gather);
-* driver cost d [ms per candidate]: shard writing and the final merge of the run's records
-  (``ShardStore.write_shard``, ``ShardStore.merge``), done by the client only;
+* packing cost [ms per candidate]: records into shard bytes (``store.shard_image``), done by
+  the worker after evaluating a batch and added to c in the model;
+* driver cost d [ms per candidate]: writing the shard bytes the workers return and the final
+  merge of the run's shards (``ShardStore.write_shard_image``, ``ShardStore.merge``), done by
+  the client only;
 * candidates/s of whole runs (``run_screen``: shards and merge included): serial
   (``workers=0``) and on a warm LocalCluster of 1 and 2 single-threaded workers (start-up
   excluded and reported separately);
@@ -110,24 +113,30 @@ def task_overhead(client, n_tasks):
 
 
 def driver_cost(spec, tasks, folder):
-    """Seconds per candidate the client spends writing shards and merging them."""
+    """Seconds per candidate: packing records into shard bytes (done by the workers), and what
+    the client does with them: writing the shards, and merging them into the results file."""
     from clusterstruct.screen.spec import iter_batches
-    from clusterstruct.screen.store import ShardStore
+    from clusterstruct.screen.store import ShardStore, shard_image
     from clusterstruct.screen.work import run_batch
-    batches = list(iter_batches(spec))
+    n_q = len(spec["q"])
+    batches = [(k, b) for k, b in iter_batches(spec) if b[0]["id"] < len(tasks)]
     recs = {k: run_batch(spec, b) for k, b in batches}
+    n = sum(len(r) for r in recs.values())
+    t0 = time.perf_counter()
+    images = {k: shard_image(r, n_q, index=True) for k, r in recs.items()}
+    t_pack = time.perf_counter() - t0
     store = ShardStore(os.path.join(folder, "driver.h5"))
     store.prepare(spec, resume=False)
     try:
         t0 = time.perf_counter()
-        for k, r in recs.items():
-            store.write_shard(k, r, len(spec["q"]))
+        for k, (data, index) in images.items():
+            store.write_shard_image(k, data, index)
         t1 = time.perf_counter()
-        store.merge(spec, n_candidates=len(tasks))
+        store.merge(spec, n_candidates=n)
         t2 = time.perf_counter()
     finally:
         store.close()
-    return (t1 - t0) / len(tasks), (t2 - t1) / len(tasks)
+    return t_pack / n, (t1 - t0) / n, (t2 - t1) / n
 
 
 def main():
@@ -151,10 +160,12 @@ def main():
         tasks = list(iter_tasks(spec))
         n = len(tasks)
         c_batch, c_single = per_candidate(spec, tasks[: min(n, 2000)], args.repeat)
-        d_shard, d_merge = driver_cost(spec, tasks[: min(n, 2000)], tmp)
+        c_pack, d_shard, d_merge = driver_cost(spec, tasks[: min(n, 2000)], tmp)
         d = d_shard + d_merge
         print(f"per-candidate cost (1 thread): batch path {c_batch * 1e3:.3f} ms, per-candidate path "
-              f"{c_single * 1e3:.3f} ms ({c_single / c_batch:.1f}x)")
+              f"{c_single * 1e3:.3f} ms ({c_single / c_batch:.1f}x); packing into shard bytes "
+              f"{c_pack * 1e3:.3f} ms (on the worker)")
+        c_batch += c_pack  # what a worker does per candidate
         print(f"driver: shard writing {d_shard * 1e3:.3f} ms + merge {d_merge * 1e3:.3f} ms per candidate "
               f"(together they cap a run at {1 / d:,.0f}/s)")
         rows, model = [], {}

@@ -14,10 +14,13 @@ One Dask task evaluates several consecutive batches in one call (:func:`task_bat
 about ``TASKS_PER_WORKER`` tasks per worker, at most ``MAX_TASK_CANDIDATES`` candidates
 each), so that Dask's per-task overhead (a few ms, ``benchmarks/bench_screen.py``) and the
 worker's per-call costs are shared by hundreds of candidates; at most ``2 x workers`` tasks
-are in flight.  Results come back to the client, which alone writes shards and the results
-file, in a background thread (:class:`_ShardWriter`): the client keeps collecting and
+are in flight.  Each task packs its batches into shard bytes on the worker (:func:`evaluate_shards`), so the
+records never travel or get converted on the client, which alone writes shards and the
+results file, in a background thread (:class:`_ShardWriter`): the client keeps collecting and
 submitting while a shard is written, and it mostly waits, so a LocalCluster takes one worker
-per core.
+per core.  Interim merges (a results file to look at during the run) come at most every
+``MERGE_EVERY_S`` seconds, and never sooner than ``MERGE_SHARE`` times the previous merge's
+duration; the final merge reads the shards this process wrote with one plain read each.
 
 Losing workers
 --------------
@@ -45,10 +48,14 @@ import numpy as np
 from .._atomicio import write_csv_atomic
 from ..errors import ClusterstructError
 from .spec import count_tasks, iter_batches
-from .store import NoSpaceError, ShardStore, read_results, structure_of
+from .store import NoSpaceError, ShardStore, read_results, shard_image, structure_of
 from .work import run_batches
 
 MERGE_EVERY_S = 30.0
+#: an interim merge waits at least this many times as long as the previous one took, so
+#: that merges (which rewrite the whole results file) take at most ~1/MERGE_SHARE of the
+#: client's time however large the results grow
+MERGE_SHARE = 10.0
 #: times a batch is submitted before its worker deaths are taken as the batch's fault
 MAX_ATTEMPTS = 4
 #: default wait [s] for workers to return when a local cluster has none
@@ -81,6 +88,16 @@ def task_batches(pending, *, n_candidates, batch_size, workers):
             group = []
     if group:
         yield group
+
+
+def evaluate_shards(spec, batches):
+    """Evaluate ``batches`` and pack each into its shard's bytes: [(batch_index, n, bytes, index)].
+
+    What a task runs on a worker: the records never travel as Python objects, the client
+    only writes the bytes (:meth:`.store.ShardStore.write_shard_image`).
+    """
+    n_q = len(spec["q"])
+    return [(k, len(recs), *shard_image(recs, n_q, index=True)) for k, recs in run_batches(spec, batches)]
 
 
 class _ShardWriter:
@@ -177,7 +194,7 @@ def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, 
 
     def submit(k, batch, attempt):
         """Submit one task: ``batch`` is a list of (batch_index, tasks); ``k`` its first index."""
-        fut = client.submit(run_batches, light, batch, retries=2, pure=False,
+        fut = client.submit(evaluate_shards, light, batch, retries=2, pure=False,
                             key=f"batch-{k}-{attempt}-{uuid.uuid4().hex[:12]}")
         futures[fut] = (k, batch, attempt)
         ac.add(fut)
@@ -244,8 +261,8 @@ def _run_dask(client, light, pending, finished, *, window, worker_timeout, out, 
                         "with --resume") from None
                 submit(k, batch, attempt + 1)
             else:
-                for kk, rr in recs:
-                    finished(kk, rr)
+                for shard in recs:
+                    finished(*shard)
 
 
 def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobqueue_options=None,
@@ -290,23 +307,27 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
     serial = workers == 0 and not scheduler and not jobqueue
     writer = _ShardWriter(background=not serial)
 
+    merge_cost = {"s": 0.0}  # seconds the last interim merge took
+
     def interim_merge():
         nonlocal space_warned
+        t0 = time.monotonic()
         try:
             store.merge(spec, n_candidates=n_tasks)
+            merge_cost["s"] = time.monotonic() - t0
         except NoSpaceError as exc:  # shards are the record; the final merge must succeed
             if not space_warned:
                 warnings.warn(f"interim merge skipped: {exc}", RuntimeWarning, stacklevel=2)
                 space_warned = True
 
-    def finished(k, recs):
+    def finished(k, n, data, index):
         nonlocal last_merge
-        writer.put(lambda: store.write_shard(k, recs, n_q))
+        writer.put(lambda: store.write_shard_image(k, data, index))
         if stop():
             raise KeyboardInterrupt
         if bar:
-            bar.update(len(recs))
-        if time.monotonic() - last_merge > MERGE_EVERY_S:
+            bar.update(n)
+        if time.monotonic() - last_merge > max(MERGE_EVERY_S, MERGE_SHARE * merge_cost["s"]):
             writer.put(interim_merge)
             last_merge = time.monotonic()
 
@@ -317,8 +338,8 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
     try:
         if serial:
             for group in groups:
-                for k, recs in run_batches(light, group):
-                    finished(k, recs)
+                for shard in evaluate_shards(light, group):
+                    finished(*shard)
         else:
             if worker_timeout is None:
                 worker_timeout = float("inf") if (scheduler or jobqueue) else LOCAL_WORKER_TIMEOUT_S

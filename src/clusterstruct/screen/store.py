@@ -278,6 +278,8 @@ class ShardStore:
         self.out = os.path.abspath(os.fspath(out_path))
         self.dir = self.out + ".shards"
         self.lock = OutputLock(self.out)
+        #: {shard path: index from shard_image} of the shards this process wrote
+        self._index = {}
 
     def prepare(self, spec, *, resume):
         """Take the lock, create the shard folder (checking it is writable) and pin the spec."""
@@ -378,61 +380,99 @@ class ShardStore:
         except OSError as exc:
             raise self._write_error(path, exc) from None
 
-    def write_shard(self, batch_index, records, n_q):
-        path = os.path.join(self.dir, f"batch_{batch_index:06d}.h5")
-        data = _h5_image(lambda fh: _write_records(fh, records, n_q, compress=False))
-        self._write(path, data, f"write shard {os.path.basename(path)}")
+    def shard_path(self, batch_index):
+        return os.path.join(self.dir, f"batch_{batch_index:06d}.h5")
 
-    def read_shards(self):
+    def write_shard(self, batch_index, records, n_q):
+        """Write the shard of batch ``batch_index`` from its records (see :func:`shard_image`)."""
+        self.write_shard_image(batch_index, *shard_image(records, n_q, index=True))
+
+    def write_shard_image(self, batch_index, data, index=None):
+        """Write the shard of batch ``batch_index`` from its bytes (made by :func:`shard_image`,
+        e.g. in the worker that evaluated the batch: the client only writes bytes).
+
+        ``index`` (from ``shard_image(..., index=True)``) lets the merges of this process
+        read the shard's arrays back with one plain read instead of through HDF5.
+        """
+        path = self.shard_path(batch_index)
+        self._index.pop(path, None)
+        self._write(path, data, f"write shard {os.path.basename(path)}")
+        if index is not None and index.get("size") == len(data):
+            self._index[path] = index
+
+    def _indexed_columns(self, path):
+        """Columns of a shard this process wrote, by one plain read; None if it changed since."""
+        idx = self._index.get(path)
+        if idx is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if os.fstat(fd).st_size != idx["size"]:
+                return None
+            data = os.pread(fd, idx["nbytes"], idx["offset"])
+        finally:
+            os.close(fd)
+        if len(data) != idx["nbytes"]:
+            return None
+        return _packed_columns(np.frombuffer(data, np.uint8), idx["meta"])
+
+    def shard_columns(self):
+        """The columns of every shard (list of dicts, one per shard, see :func:`_read_columns`)."""
         import h5py
-        recs = []
+        blocks = []
         for s in sorted(glob.glob(os.path.join(self.dir, "batch_*.h5"))):
             try:
-                with h5py.File(s, "r") as fh:
-                    recs.extend(_read_records(fh))
-            except (OSError, KeyError) as exc:
+                cols = self._indexed_columns(s)
+                if cols is None:
+                    with h5py.File(s, "r") as fh:
+                        cols = _read_columns(fh)
+            except (OSError, KeyError, ValueError, TypeError) as exc:
                 raise ClusterstructError(f"{s}: unreadable shard ({exc}); remove it and continue with --resume "
                                          "to compute that batch again") from None
-        return recs
+            blocks.append(cols)
+        return blocks
+
+    def read_shards(self):
+        """Every shard's records (list of dicts, the fields of :func:`.work.evaluate`)."""
+        return [r for block in self.shard_columns() for r in _records_of(block)]
 
     def merge(self, spec, *, n_candidates=None):
         """Merge every shard into the results file (atomically); returns the number of records.
 
+        Columnar: each shard's datasets are read whole, concatenated, sorted by id and
+        written once; ``duplicate_of`` comes from one ``np.unique`` over the geometry keys.
         ``n_candidates`` (the spec's total) is stored, so that readers can tell a finished
         run from an unfinished one.  Raises :class:`NoSpaceError` (nothing written, the
         previous results file kept) when the disk cannot hold the new file.
         """
         from .._version import __version__
-        recs = self.read_shards()
-        recs.sort(key=lambda r: r["id"])
-        ids = [r["id"] for r in recs]
-        if len(ids) != len(set(ids)):
+        cols = _concat_columns(self.shard_columns(), len(spec["q"]), where=self.dir)
+        order = np.argsort(cols["id"], kind="stable")
+        cols = _take(cols, order)
+        ids = cols["id"]
+        if len(ids) > 1 and (np.diff(ids) == 0).any():
             raise ClusterstructError(f"{self.dir}: duplicate records across shards")
-        first = {}
-        for r in recs:
-            key = r.get("geometry_key") or ""
-            if r["status"] == "ok" and key:
-                r["duplicate_of"] = first.setdefault(key, r["id"])
-                if r["duplicate_of"] == r["id"]:
-                    r["duplicate_of"] = -1
-            else:
-                r["duplicate_of"] = -1
+        cols["duplicate_of"] = duplicates_of(ids, cols["status"], cols["geometry_key"])
+        n = len(ids)
 
         def fill(fh):
             fh.create_dataset("q", data=spec["q"])
-            _write_records(fh, recs, len(spec["q"]), compress=True)
+            _write_columns(fh, cols, len(spec["q"]), compress=True)
             fh.attrs["targets"] = json.dumps([{k: v for k, v in t.items()} for t in spec["targets"]],
                                              default=_json_value)
             fh.attrs.update({"spec": spec["_text"], "spec_sha256": spec["_sha256"], "version": __version__,
-                             "batch_size": spec["batch_size"], "n_records": len(recs),
-                             "n_failed": sum(r["status"] != "ok" for r in recs), "q_unit": "1/A"})
+                             "batch_size": spec["batch_size"], "n_records": n,
+                             "n_failed": int((cols["status"] != 1).sum()), "q_unit": "1/A"})
             if spec.get("_source"):
                 fh.attrs["spec_path"] = os.path.abspath(os.fspath(spec["_source"]))
             if n_candidates is not None:
                 fh.attrs["n_candidates"] = int(n_candidates)
 
         self._write(self.out, _h5_image(fill), "merge the results")
-        return len(recs)
+        return n
 
 
 def _json_value(v):
@@ -440,74 +480,354 @@ def _json_value(v):
     return v.tolist() if hasattr(v, "tolist") else str(v)
 
 
-def _write_records(fh, recs, n_q, *, compress):
-    import h5py
+#: layout of the shards this version writes (root attribute ``shard_layout``); a shard
+#: without the attribute has the layout of the merged file (earlier versions), and reads too
+SHARD_LAYOUT = 2
+
+
+def _objects(values):
+    """1-D object array of ``values`` (a list), element by element (never a 2-D array)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _columns_of(recs, n_q=None):
+    """Columns of a list of records: {field: array}, the arrays of :func:`_write_columns`.
+
+    Numbers are float64 (NaN where a record lacks the field), texts object arrays ("" where
+    absent), ``terms``/``term_state`` (n, n_targets) (NaN/0 rows for records without terms
+    of the common length), ``profiles`` (n, n_q) float32 (NaN rows where absent),
+    ``positions``/``numbers`` object arrays of 1-D arrays; ``_extra`` maps the fields
+    beyond the fixed layout to "number" or "text".
+    """
     n = len(recs)
-    kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress and n else {}
-    g = fh.create_group("records")
-    g.create_dataset("id", data=np.array([r["id"] for r in recs], np.int64))
-    g.create_dataset("status", data=np.array([1 if r["status"] == "ok" else 2 for r in recs], np.int8))
-    g.create_dataset("n_atoms", data=np.array([r.get("n_atoms", 0) for r in recs], np.int32))
-    g.create_dataset("duplicate_of", data=np.array([r.get("duplicate_of", -1) for r in recs], np.int64))
+    extra = _extra_fields(recs)
+    cols = {"id": np.array([r["id"] for r in recs], np.int64),
+            "status": np.array([1 if r["status"] == "ok" else 2 for r in recs], np.int8),
+            "n_atoms": np.array([r.get("n_atoms", 0) for r in recs], np.int32),
+            "duplicate_of": np.array([r.get("duplicate_of", -1) for r in recs], np.int64),
+            "_extra": extra}
     for k in SCALARS:
-        g.create_dataset(k, data=np.array([r.get(k, np.nan) for r in recs], np.float64))
-    sdt = h5py.string_dtype()
+        cols[k] = np.array([r.get(k, np.nan) for r in recs], np.float64)
     for k in STRINGS:
-        g.create_dataset(k, data=np.array([r.get(k, "") or "" for r in recs], dtype=object), dtype=sdt)
-    for k, kind in _extra_fields(recs).items():
+        cols[k] = _objects([r.get(k, "") or "" for r in recs])
+    for k, kind in extra.items():
         if kind == "number":
-            g.create_dataset(k, data=np.array([r.get(k, np.nan) for r in recs], np.float64))
+            cols[k] = np.array([r.get(k, np.nan) for r in recs], np.float64)
         else:
-            g.create_dataset(k, data=np.array([r.get(k, "") or "" for r in recs], dtype=object), dtype=sdt)
+            cols[k] = _objects([r.get(k, "") or "" for r in recs])
     n_t = max((len(r["terms"]) for r in recs if r.get("terms") is not None), default=0)
     terms = np.full((n, n_t), np.nan, np.float64)
     state = np.zeros((n, n_t), np.int8)
     for i, r in enumerate(recs):
         if r.get("terms") is not None and len(r["terms"]) == n_t:
             terms[i], state[i] = r["terms"], r["term_state"]
-    g.create_dataset("terms", data=terms)
-    g.create_dataset("term_state", data=state)
+    cols["terms"], cols["term_state"] = terms, state
+    if n_q is None:
+        n_q = max((len(r["profile"]) for r in recs if r.get("profile") is not None), default=0)
     prof = np.full((n, n_q), np.nan, np.float32)
     for i, r in enumerate(recs):
         if r.get("profile") is not None:
             prof[i] = r["profile"]
+    cols["profiles"] = prof
+    cols["positions"] = _objects([np.asarray(r.get("positions", np.zeros(0)), np.float64) for r in recs])
+    cols["numbers"] = _objects([np.asarray(r.get("numbers", np.zeros(0)), np.int16) for r in recs])
+    return cols
+
+
+def _write_columns(fh, cols, n_q, *, compress):
+    """Write ``cols`` (:func:`_columns_of`) in the layout of the merged file (module docstring)."""
+    import h5py
+    n = len(cols["id"])
+    kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress and n else {}
+    g = fh.create_group("records")
+    g.create_dataset("id", data=np.asarray(cols["id"], np.int64))
+    g.create_dataset("status", data=np.asarray(cols["status"], np.int8))
+    g.create_dataset("n_atoms", data=np.asarray(cols["n_atoms"], np.int32))
+    g.create_dataset("duplicate_of", data=np.asarray(cols["duplicate_of"], np.int64))
+    for k in SCALARS:
+        g.create_dataset(k, data=np.asarray(cols[k], np.float64))
+    sdt = h5py.string_dtype()
+    for k in STRINGS:
+        g.create_dataset(k, data=cols[k], dtype=sdt)
+    for k, kind in cols["_extra"].items():
+        if kind == "number":
+            g.create_dataset(k, data=np.asarray(cols[k], np.float64))
+        else:
+            g.create_dataset(k, data=cols[k], dtype=sdt)
+    g.create_dataset("terms", data=np.asarray(cols["terms"], np.float64))
+    g.create_dataset("term_state", data=np.asarray(cols["term_state"], np.int8))
+    prof = cols["profiles"]
+    if prof.shape[1] != n_q:
+        if n:
+            raise ClusterstructError(f"profiles of {prof.shape[1]} q points, expected {n_q} (the spec's q grid)")
+        prof = np.zeros((0, n_q), np.float32)
     chunks = (min(max(n, 1), 256), n_q) if compress and n else None
-    fh.create_dataset("profiles", data=prof, chunks=chunks, **kw)
+    fh.create_dataset("profiles", data=np.asarray(prof, np.float32), chunks=chunks, **kw)
     s = fh.create_group("structures")
-    fdt = h5py.vlen_dtype(np.float64)
-    idt = h5py.vlen_dtype(np.int16)
-    pos = np.empty(n, dtype=object)
-    num = np.empty(n, dtype=object)
-    for i, r in enumerate(recs):  # one bulk write per dataset (element-wise vlen writes are slow)
-        pos[i] = np.asarray(r.get("positions", np.zeros(0)), np.float64)
-        num[i] = np.asarray(r.get("numbers", np.zeros(0)), np.int16)
-    s.create_dataset("positions", data=pos, dtype=fdt)
-    s.create_dataset("numbers", data=num, dtype=idt)
+    # one bulk write per dataset (element-wise vlen writes are slow)
+    s.create_dataset("positions", data=cols["positions"], dtype=h5py.vlen_dtype(np.float64))
+    s.create_dataset("numbers", data=cols["numbers"], dtype=h5py.vlen_dtype(np.int16))
+
+
+def _write_records(fh, recs, n_q, *, compress):
+    """Write records (list of dicts) in the layout of the merged file."""
+    _write_columns(fh, _columns_of(recs, n_q), n_q, compress=compress)
+
+
+def _pack(arrays):
+    """One uint8 array holding ``arrays`` ({name: array}) and its manifest ([name, dtype, shape, offset] each).
+
+    Each array starts at a multiple of 8 bytes, so that reading views it in place.
+    """
+    parts, manifest, at = [], [], 0
+    for name, a in arrays.items():
+        a = np.ascontiguousarray(a)
+        manifest.append([name, a.dtype.str, list(a.shape), at])
+        parts.append(a.tobytes())
+        at += a.nbytes
+        pad = -at % 8
+        parts.append(b"\0" * pad)
+        at += pad
+    return np.frombuffer(b"".join(parts), np.uint8), manifest
+
+
+def _unpack(blob, manifest):
+    """The arrays of :func:`_pack` (views of ``blob``)."""
+    out = {}
+    for name, dt, shape, at in manifest:
+        dt = np.dtype(dt)
+        size = int(np.prod(shape, dtype=np.int64))
+        out[name] = np.frombuffer(blob, dt, size, at).reshape(shape)
+    return out
+
+
+def shard_image(recs, n_q, *, index=False):
+    """Bytes of the shard of a batch's records (compact layout, :data:`SHARD_LAYOUT`).
+
+    Built where the records are (a worker returns these bytes, the client writes them).
+    One dataset, so that writing and reading a shard costs little per candidate (HDF5's
+    cost is per dataset): ``/packed`` (uint8) holds the arrays below end to end, and its
+    attribute ``manifest`` (JSON) lists each array's name, dtype, shape and byte offset
+    (``arrays``) and names the columns of ``float64`` and ``text_lengths``
+    (``float64_names``, ``text_names``).
+
+    ``int64`` (n, 3) id, status (1 ok, 2 failed), n_atoms; ``float64`` (n, F) the numeric
+    fields; ``text`` the UTF-8 bytes of the text fields, record by record, and
+    ``text_lengths`` (n, S) their lengths; ``terms``, ``term_state``, ``profiles`` as in the
+    merged file; ``positions`` and ``numbers`` every record's arrays end to end, and
+    ``sizes`` (n, 2) their lengths.
+
+    ``index=True``: returns (bytes, index) where index locates ``/packed`` in the bytes
+    (offset, nbytes, the file size and the manifest), so that the client that writes the
+    shard can read its arrays back with one plain read (:meth:`ShardStore.shard_columns`);
+    None when HDF5 did not store them contiguously.
+    """
+    cols = _columns_of(recs, n_q)
+    n = len(recs)
+    extra = cols["_extra"]
+    fnames = SCALARS + [k for k, kind in extra.items() if kind == "number"]
+    tnames = STRINGS + [k for k, kind in extra.items() if kind == "text"]
+    prof = cols["profiles"]
+    floats = np.empty((n, len(fnames)), np.float64)
+    for j, k in enumerate(fnames):
+        floats[:, j] = cols[k]
+    ints = np.empty((n, 3), np.int64)
+    ints[:, 0], ints[:, 1], ints[:, 2] = cols["id"], cols["status"], cols["n_atoms"]
+    encoded = [str(cols[k][i]).encode() for i in range(n) for k in tnames]  # record-major
+    lengths = np.array([len(e) for e in encoded], np.int64).reshape(n, len(tnames))
+    pos, num = cols["positions"], cols["numbers"]
+    sizes = np.array([[len(p), len(z)] for p, z in zip(pos, num)], np.int64).reshape(n, 2)
+    blob, manifest = _pack({
+        "int64": ints, "float64": floats, "terms": cols["terms"], "term_state": cols["term_state"],
+        "profiles": prof, "sizes": sizes,
+        "positions": np.concatenate(list(pos)) if n else np.zeros(0),
+        "numbers": np.concatenate(list(num)).astype(np.int16) if n else np.zeros(0, np.int16),
+        "text_lengths": lengths, "text": np.frombuffer(b"".join(encoded), np.uint8)})
+
+    meta = {"arrays": manifest, "float64_names": fnames, "text_names": tnames}
+    where = {}
+
+    def fill(fh):
+        fh.attrs["shard_layout"] = SHARD_LAYOUT
+        ds = fh.create_dataset("packed", data=blob)
+        ds.attrs["manifest"] = json.dumps(meta)
+        where["offset"] = ds.id.get_offset()
+
+    data = _h5_image(fill)
+    if not index:
+        return data
+    off = where["offset"]
+    ok = off is not None and data[off:off + blob.nbytes] == blob.tobytes()
+    return data, ({"offset": int(off), "nbytes": int(blob.nbytes), "size": len(data), "meta": meta} if ok else None)
+
+
+def _split(flat, lengths):
+    """Object array of the consecutive pieces (views) of ``flat`` with the given lengths."""
+    ends = np.cumsum(lengths).tolist()
+    return _objects([flat[a:b] for a, b in zip([0] + ends[:-1], ends)])
+
+
+def _packed_columns(blob, meta):
+    """Columns (:func:`_read_columns`) of the ``/packed`` array of a shard and its manifest."""
+    arr = _unpack(blob, meta["arrays"])
+    ints = arr["int64"]
+    n = len(ints)
+    cols = {"id": ints[:, 0].copy(), "status": ints[:, 1].astype(np.int8),
+            "n_atoms": ints[:, 2].astype(np.int32), "_extra": {}}
+    for j, k in enumerate(meta["float64_names"]):
+        cols[k] = arr["float64"][:, j]
+        if k not in SCALARS:
+            cols["_extra"][k] = "number"
+    tnames = meta["text_names"]
+    raw = arr["text"].tobytes()
+    ends = np.cumsum(arr["text_lengths"].ravel()).tolist()
+    pieces = [raw[a:b] for a, b in zip([0] + ends[:-1], ends)]  # record-major
+    for j, k in enumerate(tnames):
+        cols[k] = _objects(pieces[j::len(tnames)])
+        if k not in STRINGS:
+            cols["_extra"][k] = "text"
+    cols["terms"], cols["term_state"] = arr["terms"], arr["term_state"]
+    cols["profiles"] = arr["profiles"]
+    cols["positions"] = _split(arr["positions"], arr["sizes"][:, 0])
+    cols["numbers"] = _split(arr["numbers"], arr["sizes"][:, 1])
+    cols["duplicate_of"] = np.full(n, -1, np.int64)
+    return cols
+
+
+def _read_columns(fh):
+    """Columns (:func:`_columns_of`) of a shard of either layout, each dataset read whole.
+
+    Texts come back as the stored bytes.  ``duplicate_of`` is not read (the merge sets it).
+    """
+    layout = int(fh.attrs.get("shard_layout", 1))
+    if layout == SHARD_LAYOUT:
+        ds = fh["packed"]
+        return _packed_columns(ds[()], json.loads(ds.attrs["manifest"]))
+    elif layout == 1:  # one dataset per field (the merged file's layout)
+        g = fh["records"]
+        raw = {k: g[k][()] for k in g}
+        n = len(raw["id"])
+        cols = {"id": raw["id"].astype(np.int64), "status": np.where(raw["status"] == 1, 1, 2).astype(np.int8),
+                "n_atoms": raw["n_atoms"].astype(np.int32), "_extra": {}}
+        for k in SCALARS:
+            cols[k] = raw[k].astype(np.float64) if k in raw else np.full(n, np.nan)
+        for k in STRINGS:
+            cols[k] = raw[k] if k in raw else _objects([""] * n)
+        for k, v in raw.items():
+            if k not in _FIXED and v.ndim == 1:
+                text = v.dtype.kind in "OS"
+                cols[k] = v.astype(object) if text else v.astype(np.float64)
+                cols["_extra"][k] = "text" if text else "number"
+        if "terms" in raw and raw["terms"].shape[1]:
+            cols["terms"], cols["term_state"] = raw["terms"], raw["term_state"]
+        else:
+            cols["terms"], cols["term_state"] = np.zeros((n, 0)), np.zeros((n, 0), np.int8)
+        cols["profiles"] = fh["profiles"][()]
+        cols["positions"] = fh["structures/positions"][()]
+        cols["numbers"] = fh["structures/numbers"][()]
+    else:
+        raise ValueError(f"shard layout {layout} is newer than this version of clusterstruct")
+    cols["duplicate_of"] = np.full(n, -1, np.int64)
+    return cols
+
+
+def _concat_columns(blocks, n_q, *, where):
+    """One set of columns from several (:func:`_read_columns`); fields a block lacks are filled."""
+    kinds = {}
+    for b in blocks:
+        for k, kind in b["_extra"].items():
+            if kinds.setdefault(k, kind) != kind:
+                raise ClusterstructError(f"{where}: record field {k!r} is a number in some shards and a text in "
+                                         "others; the results store keeps one kind per field")
+    blocks = [b for b in blocks if len(b["id"])] or blocks[:1]
+    sizes = [len(b["id"]) for b in blocks]
+    n = sum(sizes)
+
+    def cat(parts, empty):
+        return np.concatenate(parts) if parts else empty
+
+    cols = {"_extra": kinds}
+    cols["id"] = cat([b["id"] for b in blocks], np.zeros(0, np.int64)).astype(np.int64)
+    cols["status"] = cat([b["status"] for b in blocks], np.zeros(0, np.int8)).astype(np.int8)
+    cols["n_atoms"] = cat([b["n_atoms"] for b in blocks], np.zeros(0, np.int32)).astype(np.int32)
+    cols["duplicate_of"] = np.full(n, -1, np.int64)
+    for k in SCALARS + [k for k, kind in kinds.items() if kind == "number"]:
+        cols[k] = cat([b[k] if k in b else np.full(m, np.nan) for b, m in zip(blocks, sizes)], np.zeros(0))
+    for k in STRINGS + [k for k, kind in kinds.items() if kind == "text"]:
+        cols[k] = cat([np.asarray(b[k], dtype=object) if k in b else _objects([""] * m)
+                       for b, m in zip(blocks, sizes)], _objects([]))
+    n_t = max((b["terms"].shape[1] for b, m in zip(blocks, sizes) if m), default=0)
+    cols["terms"] = cat([b["terms"] if b["terms"].shape[1] == n_t else np.full((m, n_t), np.nan)
+                         for b, m in zip(blocks, sizes)], np.zeros((0, n_t)))
+    cols["term_state"] = cat([b["term_state"] if b["terms"].shape[1] == n_t else np.zeros((m, n_t), np.int8)
+                              for b, m in zip(blocks, sizes)], np.zeros((0, n_t), np.int8)).astype(np.int8)
+    for b, m in zip(blocks, sizes):
+        if m and b["profiles"].shape[1] != n_q:
+            raise ClusterstructError(f"{where}: a shard holds profiles of {b['profiles'].shape[1]} q points, the "
+                                     f"spec {n_q}; was the spec changed during the run?")
+    cols["profiles"] = cat([b["profiles"] for b, m in zip(blocks, sizes) if m],
+                           np.zeros((0, n_q), np.float32)).astype(np.float32, copy=False)
+    cols["positions"] = cat([b["positions"] for b in blocks], _objects([]))
+    cols["numbers"] = cat([b["numbers"] for b in blocks], _objects([]))
+    return cols
+
+
+def _take(cols, rows):
+    """``cols`` with every per-record array indexed by ``rows``."""
+    return {k: (v if k == "_extra" else v[rows]) for k, v in cols.items()}
+
+
+def duplicates_of(ids, status, keys):
+    """``duplicate_of`` of records sorted by id: -1 for the first successful record with a
+    geometry key (and for failed records and empty keys), else the id of that first record.
+
+    One ``np.unique`` over the keys (a stable sort: the first occurrence is the lowest id).
+    """
+    ids = np.asarray(ids, np.int64)
+    out = np.full(len(ids), -1, np.int64)
+    keys = np.asarray(keys, dtype=object)
+    valid = (np.asarray(status) == 1) & (keys != "") & (keys != b"")
+    if not valid.any():
+        return out
+    kv = keys[valid]
+    try:
+        kv = kv.astype("S")
+    except (UnicodeEncodeError, TypeError, ValueError):  # non-ASCII text: compare the UTF-8 bytes
+        kv = _objects([k.encode() if isinstance(k, str) else bytes(k) for k in kv])
+    _, first, inverse = np.unique(kv, return_index=True, return_inverse=True)
+    iv = ids[valid]
+    firsts = iv[first][np.ravel(inverse)]
+    out[valid] = np.where(firsts == iv, -1, firsts)
+    return out
+
+
+def _records_of(cols):
+    """The records (list of dicts) of columns from :func:`_read_columns`."""
+    n = len(cols["id"])
+    texts = STRINGS + [k for k, kind in cols["_extra"].items() if kind == "text"]
+    numbers = [k for k, kind in cols["_extra"].items() if kind == "number"]
+    has_terms = cols["terms"].shape[1] > 0
+    out = []
+    for i in range(n):
+        r = {"id": int(cols["id"][i]), "status": "ok" if cols["status"][i] == 1 else "failed",
+             "n_atoms": int(cols["n_atoms"][i]), "profile": cols["profiles"][i], "positions": cols["positions"][i],
+             "numbers": cols["numbers"][i]}
+        for k in SCALARS + numbers:
+            r[k] = float(cols[k][i])
+        if has_terms:
+            r["terms"], r["term_state"] = cols["terms"][i], cols["term_state"][i]
+        for k in texts:
+            v = cols[k][i]
+            r[k] = v.decode() if isinstance(v, bytes) else str(v)
+        out.append(r)
+    return out
 
 
 def _read_records(fh):
-    g = fh["records"]
-    cols = {k: g[k][()] for k in g}
-    prof = fh["profiles"][()]
-    pos = fh["structures/positions"][()]
-    num = fh["structures/numbers"][()]
-    extra = [k for k in cols if k not in _FIXED and cols[k].ndim == 1]
-    out = []
-    for i in range(len(cols["id"])):
-        r = {"id": int(cols["id"][i]), "status": "ok" if cols["status"][i] == 1 else "failed",
-             "n_atoms": int(cols["n_atoms"][i]), "profile": prof[i], "positions": pos[i], "numbers": num[i]}
-        for k in SCALARS:
-            r[k] = float(cols[k][i]) if k in cols else np.nan
-        if "terms" in cols and cols["terms"].shape[1]:
-            r["terms"], r["term_state"] = cols["terms"][i], cols["term_state"][i]
-        for k in STRINGS:
-            v = cols[k][i] if k in cols else ""
-            r[k] = v.decode() if isinstance(v, bytes) else str(v)
-        for k in extra:
-            v = cols[k][i]
-            r[k] = v.decode() if isinstance(v, bytes) else str(v) if cols[k].dtype.kind == "O" else float(v)
-        out.append(r)
-    return out
+    """The records (list of dicts) of a shard of either layout."""
+    return _records_of(_read_columns(fh))
 
 
 def read_results(path, *, as_frame=False, arrays=False):
