@@ -65,17 +65,18 @@ UNIFORM_RTOL = 1e-13
 USE_RECURRENCE = True
 
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
-#: single-threaded by ``benchmarks/cost_model.py`` (2-core Xeon, AVX2 clone, medians;
-#: measured 0.77, 0.11-0.15, 4.7 and 1.05-1.1 on a loaded machine, rounded up):
+#: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with
+#: nothing else running (AVX2 clone, new pair pass; three runs gave 1.27-1.34, 0.03-0.18,
+#: 3.3-3.9 and 1.3-1.7; rounded up):
 #: COST_ROT per node and q (one angle-addition step), COST_DOT per node, q and species
 #: pair (one multiply-add), COST_PAIR per pair of the histogram pass (distance and
 #: 4-node cubic spread), COST_DIST per pair of the distance pass of the exact route.
 #: exact: n_pairs (COST_DIST + nq (COST_ROT + COST_DOT));
 #: histogram: n_pairs COST_PAIR + n_nodes nq (COST_ROT + n_species_pairs COST_DOT).
-COST_ROT = 0.8
-COST_DOT = 0.2
-COST_PAIR = 5.0
-COST_DIST = 1.1
+COST_ROT = 1.3
+COST_DOT = 0.15
+COST_PAIR = 3.9
+COST_DIST = 1.6
 
 #: The exact route by recurrence holds all distances in memory: above this many pairs
 #: (16 MB per array) the tiled direct sum is used instead.
@@ -89,9 +90,10 @@ EXACT_RECURRENCE_MAX_PAIRS = 2_000_000
 #: second core every 2-thread call instead waits ~5-10 ms for a time slice.  Threads start
 #: where they save at least ~0.4 ms on idle cores (4e6 steps, ~1.2 ms on one thread), and
 #: the histogram pass where 2 threads (16 row blocks) first beat one (one block): 1.19 vs
-#: 0.92 ms at 2.4e5 pairs, 0.41 vs 0.56 ms at 8e4.
+#: 0.92 ms at 2.4e5 pairs, 0.41 vs 0.56 ms at 8e4 with the old pass; with the vectorised pass
+#: (quiet run, same script) 0.61 vs 0.66 ms at 2.4e5, 1.28 vs 1.21 at 5e5, 4.7 vs 2.9 at 2e6.
 THREADS_MIN_STEPS = 4_000_000
-THREADS_MIN_PAIRS = 200_000
+THREADS_MIN_PAIRS = 500_000
 
 BACKENDS = ("auto", "cython", "numpy")
 MODES = ("auto", "exact", "histogram")
