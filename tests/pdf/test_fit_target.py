@@ -120,3 +120,25 @@ def test_options_recover_their_parameter(option, param, value):
     assert fit.params["zoom"] == pytest.approx(TRUE["zoom"], rel=1e-3)
     assert fit.rw < 1e-3 and plain.rw > 10 * fit.rw
     assert fit.meta["options"] == [option] and len(fit.meta["refined"]) == len(plain.meta["refined"]) + 1
+
+
+def test_repeated_parameters_reuse_the_q_space_sums(cluster):
+    """The fit's final evaluation on all points, at the parameters the least squares evaluated
+    last, repeats only the sine transform: same G and columns as a fresh model, one deposit."""
+    r = np.round(np.arange(0.5, 18.0, 0.01), 10)
+    meta = {"qmin": QMIN, "qmax": QMAX, "qdamp": 0.05, "qbroad": 0.0}
+    target = prepare_target(MeasuredPDF(r, np.ones_like(r), None, meta), rmin=0.5, rmax=18.0, fast=True)
+    p = {"zoom": 0.99, "delta2": 2.5, "uiso_Cd": 0.012, "uiso_Se": 0.008, "qdamp": 0.05}
+    names = ["zoom", "delta2", "uiso_Cd", "uiso_Se", "qdamp"]
+    m = _PairModel(target, cluster, None)
+    g_fit, _ = m.evaluate(p, full=False, jac=names)
+    g, cols = m.evaluate(p, full=True, jac=names)
+    assert m.nfev == 1 and len(g_fit) < len(g) == len(r)
+    fresh = _PairModel(target, cluster, None)
+    g_ref, cols_ref = fresh.evaluate(p, full=True, jac=names)
+    assert np.array_equal(g, g_ref) and set(cols) == set(cols_ref) == set(names)
+    for n in names:
+        assert np.array_equal(cols[n], cols_ref[n]), n
+    # other parameters: a new deposit
+    m.evaluate(dict(p, zoom=1.0), full=False, jac=names)
+    assert m.nfev == 2
