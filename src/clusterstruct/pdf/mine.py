@@ -155,15 +155,8 @@ def _mining_settings(measured, given):
 
 def mining_spec(data_path, spec_path, settings, *, refine=None, tolerance=None):
     """The candidates spec with the pdf target appended (validated; ``_text`` holds the added block)."""
-    from ..screen.spec import SpecError, spec_from_text
-    src = os.fspath(spec_path)
-    if not os.path.exists(src):
-        raise SpecError(f"{src}: no such spec file")
-    try:
-        with open(src, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{src}: not UTF-8 text (byte {exc.start}); TOML specs must be UTF-8") from None
+    from ..screen.spec import SpecError, read_spec_text, spec_from_text
+    text, src = read_spec_text(spec_path)
     base = os.path.dirname(os.path.abspath(src))
     own = spec_from_text(text, source=src, base=base)
     if any(t["kind"] == "pdf" for t in own["targets"]):

@@ -135,16 +135,21 @@ def _values(source, key, value, kind=float):
         _fail(source, key, f"expected {kind.__name__} values, got {value!r}")
 
 
-def load_spec(path):
-    """Read and validate a spec file; returns a dict with normalised values and ``_source``/``_text``."""
+def read_spec_text(path):
+    """(text, path as str) of a spec file; a missing or non-UTF-8 file is a one-line SpecError."""
     src = os.fspath(path)
     if not os.path.exists(src):
         raise SpecError(f"{src}: no such spec file")
     try:
         with open(src, encoding="utf-8") as fh:
-            text = fh.read()
+            return fh.read(), src
     except UnicodeDecodeError as exc:
         raise SpecError(f"{src}: not UTF-8 text (byte {exc.start}); TOML specs must be UTF-8") from None
+
+
+def load_spec(path):
+    """Read and validate a spec file; returns a dict with normalised values and ``_source``/``_text``."""
+    text, src = read_spec_text(path)
     return spec_from_text(text, source=src, base=os.path.dirname(os.path.abspath(src)))
 
 
