@@ -183,8 +183,12 @@ def test_batch_records_equal_per_candidate_records(tmp_path, monkeypatch, optics
     zn10se4 = [r for r in new if r["status"] == "ok" and r["formula"] == "Zn10Se4"]
     assert zn10se4 and zn10se4[0]["mass_Da"] == pytest.approx(10 * 65.38 + 4 * 78.971, abs=1e-6)
     # the 26 rattled spheres' histograms went through far fewer kernel calls than candidates
+    # (compiled kernels only: the NumPy twin transforms each alone, to stay bit-identical)
     n_rows = sum(calls)
-    assert calls and len(calls) < n_rows // 3
+    if k is _engine._numpy_kernels:
+        assert calls and max(calls) <= 6        # one candidate (at most 6 species pairs) per call
+    else:
+        assert calls and len(calls) < n_rows // 3
     # and through run_batch (the worker's entry point), split into batches as the driver does
     _same(ref, [r for _, recs in work.run_batches(spec, [(0, tasks[:9]), (1, tasks[9:])]) for r in recs])
 
