@@ -200,16 +200,17 @@ def plot_fit_residuals(q, intensity, sigma, fitted, path, *, q_unit="A-1", label
 
 
 def plot_pdf_size(res, path, label=None):
-    """pdf-size: data, fit and difference (left) and the Rw(D) scan with the refined D (right)."""
+    """pdf-size: data, fit and difference (left) and the Rw(D) scan with the refined D (right), D in A
+    as the command prints it."""
     plt = _pyplot()
     fit = res.fit
     fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     _pdf_fit_panel(ax, fit, label)
     sizes = np.asarray(res.sizes, float)
-    axs.plot(sizes / 10, np.asarray(res.rw, float), "o-", ms=3, color="k", label="scan (D fixed)")
-    axs.errorbar([res.diameter / 10], [fit.rw], xerr=[res.diameter_error / 10], fmt="s", color="tab:red",
-                 label=f"refined D = {res.diameter / 10:.2f} ± {res.diameter_error / 10:.2f} nm")
-    axs.set_xlabel("diameter D [nm]")
+    axs.plot(sizes, np.asarray(res.rw, float), "o-", ms=3, color="k", label="scan (D fixed)")
+    axs.errorbar([res.diameter], [fit.rw], xerr=[res.diameter_error], fmt="s", color="tab:red",
+                 label=f"refined D = {res.diameter:.1f} ± {res.diameter_error:.1f} Å")
+    axs.set_xlabel("diameter D [Å]")
     axs.set_ylabel("Rw")
     axs.legend(fontsize=8)
     fig.tight_layout()

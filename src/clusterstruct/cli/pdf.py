@@ -339,7 +339,7 @@ def run_size(args):
     fit = res.fit
     if args.plot:
         from ..plotting import plot_pdf_size
-        plot_pdf_size(res, args.plot, label=f"{res.model}, D = {res.diameter / 10:.2f} nm")
+        plot_pdf_size(res, args.plot, label=f"{res.model}, D = {res.diameter:.1f} Å")
     out = {"data": args.data, "model": res.model, "cubic_fraction_realised": res.cubic_fraction,
            "diameter_A": res.diameter, "diameter_error_A": res.diameter_error,
            "diameter_definition": "diameter of the sphere whose characteristic function damps the PDF "
@@ -367,8 +367,8 @@ def run_size(args):
     if args.json:
         _common.print_json(out)
     else:
-        print(f"{args.data}: {res.model}: D = {res.diameter:.1f} +- {res.diameter_error:.1f} A "
-              f"({res.diameter / 10:.2f} nm), Rw = {fit.rw:.4f} over {fit.meta['rmin']:g}-{fit.meta['rmax']:g} A")
+        print(f"{args.data}: {res.model}: D = {res.diameter:.1f} +- {res.diameter_error:.1f} A, "
+              f"Rw = {fit.rw:.4f} over {fit.meta['rmin']:g}-{fit.meta['rmax']:g} A")
         if res.cubic_fraction == res.cubic_fraction:
             print(f"  cubic layers in the source: {res.cubic_fraction:.2f} (realised)")
         _print_fit_details(fit, out, skip=("psize",))
