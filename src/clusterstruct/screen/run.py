@@ -284,6 +284,15 @@ def run_screen(spec, out, *, workers=None, scheduler=None, jobqueue=None, jobque
         return _run_locked(store, spec, out, workers=workers, scheduler=scheduler, jobqueue=jobqueue,
                            jobqueue_options=jobqueue_options, top=top, progress=progress, export=export,
                            worker_timeout=worker_timeout, stop=stop or (lambda: False))
+    except KeyboardInterrupt:
+        # a signal can land between a temporary file's creation and its removal; this run still
+        # holds the lock, so every temporary left now is its own: remove them before exiting
+        try:
+            store.clean_temporaries()
+        except ClusterstructError as exc:
+            import warnings
+            warnings.warn(f"interrupted run: {exc}", RuntimeWarning, stacklevel=2)
+        raise
     finally:
         store.close()
 
