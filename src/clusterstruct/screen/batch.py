@@ -299,7 +299,7 @@ def evaluate_batch(spec, tasks):
                 try:
                     grid = ctx.grid(work._target_data(t)[0])
                     c.saxs[k] = (grid, _start_sums(grid, c.arrays.positions, c.comp.sym, None))
-                except Exception:
+                except Exception:  # the per-candidate path below records the failure and its reason
                     c.saxs = None
                     break
         if c.saxs is not None:
@@ -308,9 +308,10 @@ def evaluate_batch(spec, tasks):
         _finish_sums(grid, [s for g, s in todo if g is grid])
     for c in cands:
         i, task, rec = c.index, c.task, c.rec
+        if c.saxs is None:
+            out[i] = work.evaluate(spec, task)
+            continue
         try:
-            if c.saxs is None:
-                raise RuntimeError("SAXS target")
             comp, arrays, pos = c.comp, c.arrays, c.arrays.positions
             prof = _intensity(ctx.spec_grid, c.sums)
             rec.update({
@@ -327,7 +328,7 @@ def evaluate_batch(spec, tasks):
             if comp.material is not None:
                 pre["peak"] = _peak(spec, comp, arrays, c.atoms)
             rec.update(work.score_terms(spec, c.atoms if c.atoms is not None else arrays, rec, pre=pre))
-        except Exception:
+        except Exception:  # re-run by the reference path, which records the failure with its reason
             out[i] = work.evaluate(spec, task)
             continue
         out[i] = rec
