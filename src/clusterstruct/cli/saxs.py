@@ -20,8 +20,9 @@ def add_parser(sub):
                         "(amplitude factor exp(-B q^2/16pi^2))")
     p.add_argument("--uiso", nargs="+", metavar="El=U",
                    help="or the isotropic displacement Uiso per element [A^2], converted to B = 8 pi^2 Uiso")
-    p.add_argument("--mode", choices=["auto", "exact", "histogram"], default="auto",
-                   help="exact pair sum or interpolated distance histogram (auto: by size)")
+    p.add_argument("--mode", choices=["auto", "exact", "histogram", "lattice"], default="auto",
+                   help="exact pair sum, interpolated distance histogram, or exact sums from lattice "
+                        "occupancy correlations for atoms on ideal crystal sites (auto: by size and structure)")
     p.add_argument("--allow-slow", action="store_true",
                    help=f"run --mode exact even above {EXACT_PAIR_Q_LIMIT:.0e} pair x q terms (minutes to hours)")
     p.add_argument("--backend", choices=["auto", "cython", "numpy"], default="auto")

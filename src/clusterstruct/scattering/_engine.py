@@ -26,7 +26,7 @@ import numpy as np
 from .._backend import default_backend
 from .._threads import resolve_threads
 from ..errors import ClusterstructError
-from . import _numpy_kernels
+from . import _lattice, _numpy_kernels
 
 try:
     from .. import _pairs as _cython_kernels
@@ -96,7 +96,12 @@ THREADS_MIN_STEPS = 4_000_000
 THREADS_MIN_PAIRS = 500_000
 
 BACKENDS = ("auto", "cython", "numpy")
-MODES = ("auto", "exact", "histogram")
+MODES = ("auto", "exact", "histogram", "lattice")
+
+#: ``mode="auto"`` tries the lattice route (:mod:`._lattice`: exact sums from occupancy-grid
+#: correlations, for atoms on ideal crystal sites) from this many atoms up; below it the
+#: pair loop is already fast.  benchmarks/bench_saxs.py times both routes.
+LATTICE_MIN_ATOMS = 2000
 
 
 def have_compiled_kernels():
@@ -228,8 +233,11 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
         Species label per atom (symbols or atomic numbers).
     q : (nq,) array_like
         Scattering vector magnitudes [1/A], > 0.
-    mode : {"auto", "exact", "histogram"}
-        "auto" picks the histogram when it is faster (see :data:`PAIRS_PER_BIN`).
+    mode : {"auto", "exact", "histogram", "lattice"}
+        "auto" takes the lattice route for structures of at least :data:`LATTICE_MIN_ATOMS`
+        atoms whose atoms all sit on ideal crystal sites (:mod:`._lattice`), otherwise the
+        histogram when it is faster (see :data:`PAIRS_PER_BIN`); "lattice" insists on the
+        lattice route (an error for atoms off a lattice).
     backend : {"auto", "cython", "numpy"}
     dr : float, optional
         Histogram spacing [A]; default :func:`default_dr` of max(q).
@@ -258,6 +266,14 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
         dr = default_dr(q.max())
     n_pairs = n * (n - 1) // 2
     uniform = USE_RECURRENCE and uniform_q(q)
+    if mode == "lattice" or (mode == "auto" and n >= LATTICE_MIN_ATOMS):
+        done = _lattice_sums(k, pos, starts, q, dr, out, uniform, n_threads)
+        if done:
+            return PairSums(out, pairs, counts, "lattice", done[1])
+        if mode == "lattice":
+            raise ClusterstructError(
+                f"mode 'lattice': the atoms are not all on the sites of one crystal lattice (within "
+                f"{_lattice.SITE_TOL_A:g} A, at most {_lattice.MAX_GRIDS} sublattices); use 'auto'")
     if mode == "auto":
         if dmax is None:
             dmax = max_distance(pos, backend=backend)
@@ -274,6 +290,34 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
                               n_threads=n_threads if n_pairs >= THREADS_MIN_PAIRS else 1)
     out[:] = _transform(k, hist, dr, q, None, n_threads)
     return PairSums(out, pairs, counts, mode, float(dr))
+
+
+def _lattice_sums(k, pos_sorted, starts, q, dr, out, uniform, n_threads):
+    """Fill ``out`` by the lattice route.
+
+    Returns False when the structure is not on an affordable lattice (``out`` untouched),
+    else ``(True, dr_used)``: None on uniform grids (the exact sum at the distinct
+    distances, by the recurrence), the histogram spacing on other grids (the distinct
+    distances spread on the pair loop's cubic-Lagrange nodes).
+    """
+    T = len(starts) - 1
+    sp = np.repeat(np.arange(T), np.diff(starts))
+    lat = _lattice.find_lattice(pos_sorted, sp, T)
+    if lat is None or not _lattice.affordable(lat, len(pos_sorted)):
+        return False
+    r, counts, n_zero = _lattice.distance_counts(lat, T, workers=n_threads)
+    if uniform:
+        if len(r):
+            acc = np.zeros((len(counts), len(q)))
+            k.sin_sums_uniform(np.ascontiguousarray(counts / r[None, :]), np.ascontiguousarray(r), q, acc,
+                               None, _threads_for(len(r) * len(q) * (1 + len(counts)), n_threads))
+            out += acc / q[None, :]
+        out += n_zero[:, None]
+        return True, None
+    hist = _lattice.histogram_from_counts(r, counts, dr)
+    hist[:, 1] += n_zero
+    out[:] = _transform(k, hist, dr, q, None, n_threads)
+    return True, float(dr)
 
 
 def _exact_uniform(k, pos_sorted, starts, q, out, n_threads):
