@@ -108,6 +108,54 @@ cdef extern from *:
     #define CS_RESEED 32
     #define CS_TILE 256
 
+    /* A block of nb <= CS_QB q values of the histogram transform:
+       buf[j * M + m] = sinc(q_j r_m), then out[t * ldo + j] = sum_m hist[t * M + m] buf[j * M + m]
+       for every row t.  Each row is read once for the whole block (the transform of a
+       stack of histograms is otherwise bound by reading the rows once per q), and each
+       (row, q) sum is formed the same way whatever the block or the other rows: 8 lanes
+       over m, then the tail, so a stack transforms row by row as each row would alone. */
+    #define CS_QB 4
+    static CS_CLONES void cs_sinc_block(int T, ptrdiff_t M, const double *hist, const double *r,
+                                        const double *q, int nb, double *buf, double *out, ptrdiff_t ldo)
+    {
+        ptrdiff_t m;
+        int t, j, l;
+        for (j = 0; j < nb; j++) {
+            double *bj = buf + (ptrdiff_t)j * M;
+            for (m = 0; m < M; m++) {
+                double x = q[j] * r[m] + 1e-300;
+                bj[m] = sin(x) / x;
+            }
+        }
+        for (t = 0; t < T; t++) {
+            const double *h = hist + (ptrdiff_t)t * M;
+            double a[CS_QB][8], tail[CS_QB];
+            for (j = 0; j < CS_QB; j++) {
+                tail[j] = 0.0;
+                for (l = 0; l < 8; l++)
+                    a[j][l] = 0.0;
+            }
+            if (nb == CS_QB) {
+                for (m = 0; m + 8 <= M; m += 8)
+                    for (j = 0; j < CS_QB; j++)
+                        for (l = 0; l < 8; l++)
+                            a[j][l] += h[m + l] * buf[(ptrdiff_t)j * M + m + l];
+            } else {
+                for (m = 0; m + 8 <= M; m += 8)
+                    for (j = 0; j < nb; j++)
+                        for (l = 0; l < 8; l++)
+                            a[j][l] += h[m + l] * buf[(ptrdiff_t)j * M + m + l];
+            }
+            for (j = 0; j < nb; j++) {
+                ptrdiff_t mm;
+                for (mm = M - M % 8; mm < M; mm++)
+                    tail[j] += h[mm] * buf[(ptrdiff_t)j * M + mm];
+                out[(ptrdiff_t)t * ldo + j] = tail[j] + (((a[j][0] + a[j][4]) + (a[j][2] + a[j][6]))
+                                                         + ((a[j][1] + a[j][5]) + (a[j][3] + a[j][7])));
+            }
+        }
+    }
+
     /* One block of nk q values q_k = qs + k dq over M nodes (one tile):
        acc[t*lda + k] += sum_m w[t*ldw + m] sin(q_k r_m) [exp(-q_k^2 sig2[t*ldw + m] / 2)].
        cd, sd: cos, sin(dq r_m); bq: exp(-sig2 dq^2) (damped only, same layout as sig2).
@@ -233,6 +281,9 @@ cdef extern from *:
         return failed ? -1 : 0;
     }
     """
+    void cs_sinc_block(int T, Py_ssize_t M, const double *hist, const double *r, const double *q,
+                       int nb, double *buf, double *out, Py_ssize_t ldo) noexcept nogil
+    int CS_QB
     int CS_RESEED
     int cs_sin_sums(int T, Py_ssize_t M, const double *w, const double *r, const double *sig2,
                     const double *q, Py_ssize_t nq, double dq, double *out, int n_threads) nogil
@@ -605,17 +656,30 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
         raise ValueError("sig2 must have the histogram's shape")
     if M == 0:
         return
-    with nogil:
-        for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
-            tid = threadid()
-            buf = &scratch[tid, 0]
-            _fill_sinc(q[iq], &r[0], buf, M)
-            if damped:
+    cdef Py_ssize_t ib, nblk = (nq + CS_QB - 1) // CS_QB
+    cdef double* blk
+    cdef int failed = 0
+    if damped:
+        with nogil:
+            for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
+                tid = threadid()
+                buf = &scratch[tid, 0]
+                _fill_sinc(q[iq], &r[0], buf, M)
                 for t in range(T):
                     out[t, iq] = _dot_damped(&hist[t, 0], buf, &sig2[t, 0], 0.5 * q[iq] * q[iq], M)
+        return
+    with nogil:
+        for ib in prange(nblk, schedule="dynamic", chunksize=1, num_threads=n_threads):
+            blk = <double*>malloc(CS_QB * M * sizeof(double))
+            if blk == NULL:
+                failed = 1
             else:
-                for t in range(T):
-                    out[t, iq] = _dot(&hist[t, 0], buf, M)
+                cs_sinc_block(<int>T, M, &hist[0, 0], &r[0], &q[ib * CS_QB],
+                              <int>(CS_QB if nq - ib * CS_QB > CS_QB else nq - ib * CS_QB),
+                              blk, &out[0, ib * CS_QB], nq)
+                free(blk)
+    if failed:
+        raise MemoryError("histogram_sinc: no memory for a block of sinc values")
 
 
 def sin_sums_uniform(const double[:, ::1] w, const double[::1] r, const double[::1] q,

@@ -153,37 +153,47 @@ class _Sums:
         self.sums = self.hist = None
 
 
-def _start_sums(grid, pos, sym, dmax, hists=None):
+class _Layout:
+    """One candidate's atoms sorted by species, as the pair engine sorts them (computed once)."""
+
+    __slots__ = ("labels", "starts", "pos", "pairs", "counts", "hists", "kernels")
+
+    def __init__(self, pos, sym, kernels):
+        from ..scattering import _engine
+        order, self.labels, self.starts = _engine.species_layout(sym)
+        self.pos = np.ascontiguousarray(np.ascontiguousarray(pos, dtype=np.float64)[order])
+        self.pairs = _engine.species_pairs(self.labels)
+        self.counts = {lab: int(self.starts[i + 1] - self.starts[i]) for i, lab in enumerate(self.labels)}
+        self.hists = {}             # histogram spacing -> pair-distance histogram
+        self.kernels = kernels
+
+
+def _start_sums(grid, pos, sym, dmax, lay):
     """The route of ``_engine.pair_sinc_sums(pos, sym, grid.q, n_threads=1, dmax=dmax)`` for one candidate.
 
     Histogram-route transforms on non-uniform grids are left pending (``hist`` set) for
-    :func:`_finish_sums`.  ``hists`` (dict dr -> histogram, per candidate) shares one pair
-    pass between the grids of one candidate that route through the histogram with the same
-    spacing (the spec's grid and a SAXS target's usually do: dr = 0.025 A up to q = 0.6 1/A);
-    the histogram does not depend on the grid, and its transform is the one
-    ``pair_sinc_sums`` applies.  Every other case is computed by ``pair_sinc_sums`` itself.
+    :func:`_finish_sums`.  The candidate's :class:`_Layout` ``lay`` keeps its histograms by
+    spacing, so the grids of one candidate that route through the histogram with the same
+    spacing share one pair pass (the spec's grid and a SAXS target's usually do: dr =
+    0.025 A up to q = 0.6 1/A); the histogram does not depend on the grid, and its transform
+    is the one ``pair_sinc_sums`` applies.  Every other case is computed by
+    ``pair_sinc_sums`` itself.
     """
     from ..scattering import _engine
     s = _Sums()
     n = len(pos)
     if 2 <= n < _engine.LATTICE_MIN_ATOMS:
-        order, labels, starts = _engine.species_layout(sym)
-        pairs = _engine.species_pairs(labels)
-        pos_s = np.ascontiguousarray(np.ascontiguousarray(pos, dtype=np.float64)[order])
         n_pairs = n * (n - 1) // 2
-        dm = dmax if dmax is not None else _engine.max_distance(pos_s)
-        if _engine.auto_mode(n_pairs, dm / grid.dr + 5, len(grid.q), len(pairs), grid.uniform) == "histogram":
-            s.pairs = pairs
-            s.counts = {lab: int(starts[i + 1] - starts[i]) for i, lab in enumerate(labels)}
-            hist = None if hists is None else hists.get(grid.dr)
+        dm = dmax if dmax is not None else _engine.max_distance(lay.pos)
+        if _engine.auto_mode(n_pairs, dm / grid.dr + 5, len(grid.q), len(lay.pairs), grid.uniform) == "histogram":
+            s.pairs, s.counts = lay.pairs, lay.counts
+            hist = lay.hists.get(grid.dr)
             if hist is None:
-                hist = np.ascontiguousarray(
-                    _engine.distance_histogram(pos_s, starts, grid.dr, dm, kernel_module=_engine.kernels("auto"),
+                hist = lay.hists[grid.dr] = np.ascontiguousarray(
+                    _engine.distance_histogram(lay.pos, lay.starts, grid.dr, dm, kernel_module=lay.kernels,
                                                n_threads=1), dtype=np.float64)
-                if hists is not None:
-                    hists[grid.dr] = hist
             if grid.uniform:
-                s.sums = _engine._transform(_engine.kernels("auto"), hist, grid.dr, grid.q, None, 1)
+                s.sums = _engine._transform(lay.kernels, hist, grid.dr, grid.q, None, 1)
             else:
                 s.hist = hist
             return s
@@ -230,7 +240,7 @@ def _intensity(grid, s):
 
 
 class _Candidate:
-    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "hists")
+    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "lay")
 
 
 def _arrays_of(spec, task):
@@ -277,7 +287,9 @@ def evaluate_batch(spec, tasks):
     from ..io import check_arrays
     from ..scattering.sizes import max_dimension, radius_of_gyration
     from ..structures.composition import geometry_key
+    from ..scattering import _engine
     ctx = _context(spec)
+    kern = _engine.kernels("auto")
     pdf = work.has_pdf_target(spec)
     if pdf:
         from .spec import family_of
@@ -295,8 +307,8 @@ def evaluate_batch(spec, tasks):
             c.arrays = _Arrays(pos, c.comp.sym, c.comp.numbers)
             c.dmax = max_dimension(pos)
             check_arrays(pos, c.comp.sym)
-            c.hists = {}
-            c.sums = _start_sums(ctx.spec_grid, pos, c.comp.sym, c.dmax, c.hists)
+            c.lay = _Layout(pos, c.comp.sym, kern)
+            c.sums = _start_sums(ctx.spec_grid, pos, c.comp.sym, c.dmax, c.lay)
         except Exception:  # any failure: the per-candidate path records it with its reason
             out[i] = work.evaluate(spec, task)
             continue
@@ -311,7 +323,7 @@ def evaluate_batch(spec, tasks):
             if t["kind"] == "saxs" and work.applies(t, mat):
                 try:
                     grid = ctx.grid(work._target_data(t)[0])
-                    c.saxs[k] = (grid, _start_sums(grid, c.arrays.positions, c.comp.sym, None, c.hists))
+                    c.saxs[k] = (grid, _start_sums(grid, c.arrays.positions, c.comp.sym, c.dmax, c.lay))
                 except Exception:  # the per-candidate path below records the failure and its reason
                     c.saxs = None
                     break

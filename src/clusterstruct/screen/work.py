@@ -306,7 +306,7 @@ def score_terms(spec, atoms, rec, pre=None):
                 model = pre["saxs"][k]
             else:
                 model = debye_intensity_arrays(atoms.positions, atoms.get_chemical_symbols(), q,
-                                               n_threads=N_THREADS, check=False).intensity
+                                               n_threads=N_THREADS, check=False, dmax=rec.get("dmax_A")).intensity
             chi2_red, fit = saxs_chi2(model, y, s)
             if fit.scale_at_bound:
                 notes.append(f"targets[{k}] saxs: scale held at 0 (the profile does not fit the curve)")

@@ -116,22 +116,37 @@ def _tetrahedral_gaps(bonds):
             for t in (0.0, 2 * np.pi / 3, 4 * np.pi / 3)]
 
 
+PASSIVATION_SCHEMES = ("cl-h", "balanced")
+
+
 def passivate(atoms, scheme="cl-h", *, bond_length=None):
     """Copy of a bare core with pseudo-ligand caps on its one- and two-bonded atoms.
 
     ``scheme="cl-h"``: every metal with one or two metal-chalcogen bonds gets a Cl
     atom on each missing tetrahedral direction (X-type ligand standing in for a
     carboxylate or halide), every such chalcogen an H (a thiol-like S-H, Se-H, Te-H);
-    three-bonded atoms are left open.  Cap bond lengths: :data:`CAP_BONDS`.  The
-    charge a bare core needs changes by -1 per Cl and +1 per H; ``info["charge"]``
-    holds 2 n_metal - 2 n_chalcogen - n_Cl + n_H and ``info["n_caps"]`` the caps
+    three-bonded atoms are left open.
+
+    ``scheme="balanced"``: the same H on the chalcogens, but only as many Cl as make
+    the whole cluster neutral (2 n_metal - 2 n_chalcogen + n_H), the way a
+    synthesis charge-balances a metal-rich core with X-type ligands.  The Cl go
+    round the least-bonded metals first (one per metal per round, the open
+    direction farthest from the centre first); open sites left over stay open
+    (L-type sites), and a core with more open metal sites than Cl needed is
+    neutral.  A cluster that cannot be made neutral this way keeps the charge
+    left over.
+
+    Cap bond lengths: :data:`CAP_BONDS`.  The charge a bare core needs changes
+    by -1 per Cl and +1 per H; ``info["charge"]`` holds
+    2 n_metal - 2 n_chalcogen - n_Cl + n_H and ``info["n_caps"]`` the caps
     (appended after the core atoms, whose order is kept).
     """
     from ase import Atoms
     from .descriptors import coordination
     from .lattices import CHALCOGENS, METALS
-    if scheme != "cl-h":
-        raise ClusterstructError(f"relax.py: unknown passivation scheme {scheme!r}; choose 'cl-h' or None")
+    if scheme not in PASSIVATION_SCHEMES:
+        raise ClusterstructError(f"relax.py: unknown passivation scheme {scheme!r}; "
+                                 f"choose one of {', '.join(PASSIVATION_SCHEMES)} or None")
     sym = atoms.get_chemical_symbols()
     if not set(sym) <= METALS | CHALCOGENS:
         raise ClusterstructError("relax.py: passivation is for bare Zn/Cd chalcogenide cores")
@@ -141,18 +156,40 @@ def passivate(atoms, scheme="cl-h", *, bond_length=None):
         nbrs[i].append(j)
         nbrs[j].append(i)
     pos = atoms.positions
+    centre = pos.mean(axis=0)
     caps, cap_pos = [], []
+    open_metal = []                       # per open metal: (bonds, index, [directions, outermost first])
     for i, s in enumerate(sym):
         if counts[i] not in (1, 2):
             continue
+        dirs = _tetrahedral_gaps([pos[j] - pos[i] for j in nbrs[i]])
+        if s in METALS:
+            out_dir = pos[i] - centre
+            dirs.sort(key=lambda v: -float(np.dot(v, out_dir)))
+            open_metal.append((int(counts[i]), i, dirs))
+            if scheme == "balanced":
+                continue
         cap = "Cl" if s in METALS else "H"
-        for v in _tetrahedral_gaps([pos[j] - pos[i] for j in nbrs[i]]):
+        for v in dirs:
             caps.append(cap)
             cap_pos.append(pos[i] + CAP_BONDS[(s, cap)] * v)
+    n_m = sum(s in METALS for s in sym)
+    if scheme == "balanced":
+        need = 2 * n_m - 2 * (len(sym) - n_m) + caps.count("H")
+        open_metal.sort(key=lambda t: (t[0], t[1]))
+        rnd = 0
+        while need > 0 and any(rnd < len(d) for _, _, d in open_metal):
+            for _, i, dirs in open_metal:
+                if need <= 0:
+                    break
+                if rnd < len(dirs):
+                    caps.append("Cl")
+                    cap_pos.append(pos[i] + CAP_BONDS[(sym[i], "Cl")] * dirs[rnd])
+                    need -= 1
+            rnd += 1
     out = atoms.copy()
     if caps:
         out += Atoms(caps, positions=np.array(cap_pos))
-    n_m = sum(s in METALS for s in sym)
     out.info["charge"] = 2 * n_m - 2 * (len(sym) - n_m) - caps.count("Cl") + caps.count("H")
     out.info["n_caps"] = len(caps)
     out.info["passivation"] = f"{scheme}: {caps.count('Cl')} Cl on metals, {caps.count('H')} H on chalcogens"
@@ -253,6 +290,7 @@ def _relax_one(name, atoms, opts):
             res["atoms"], res["ok"] = work, True
     except RelaxTimeLimit as exc:
         res["reason"] = str(exc)
+        res["steps"] = int(opt.nsteps)
     except Exception as exc:  # a failing calculator is recorded, not raised: one line with its type
         res["reason"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
     res["seconds"] = time.perf_counter() - t0
@@ -293,7 +331,7 @@ def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limi
         Per structure.  In-process (``workers=1``) the limit is checked after every
         optimiser step; with ``workers > 1`` each task runs in its own process, which
         is also terminated 5 s past the limit.
-    passivate : {None, "cl-h"}
+    passivate : {None, "cl-h", "balanced"}
         Pseudo-ligand caps before relaxing (:func:`passivate`); the reported changes
         are those of the core atoms.
     optimizer : {"BFGS", "FIRE", "LBFGS"}
@@ -314,8 +352,9 @@ def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limi
     """
     if optimizer not in OPTIMIZERS:
         raise ClusterstructError(f"relax.py: unknown optimiser {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if passivate not in (None, "cl-h"):
-        raise ClusterstructError(f"relax.py: unknown passivation {passivate!r}; choose None or 'cl-h'")
+    if passivate is not None and passivate not in PASSIVATION_SCHEMES:
+        raise ClusterstructError(f"relax.py: unknown passivation {passivate!r}; "
+                                 f"choose None or one of {', '.join(PASSIVATION_SCHEMES)}")
     if not time_limit_s > 0:
         raise ClusterstructError(f"relax.py: time_limit_s must be > 0, got {time_limit_s!r}")
     if not isinstance(workers, (int, np.integer)) or workers < 1:
