@@ -10,7 +10,10 @@ Prints, single-threaded, in ns (medians of ``--repeat`` runs):
 * COST_PAIR per pair of the histogram pass (distance + 4-node cubic spread);
 * COST_DIST per pair of the distance pass of the exact route;
 
-and the thread break-even: the time of the transform on 1 and 2 threads for growing
+the break-even of the two transforms of a uniform q grid: the angle-addition recurrence
+(``sin_sums_uniform``) against the direct one (``histogram_sinc``: a sine per node and q, in
+blocks of 4 q per pass over each row), T = 3 rows, and the largest node x q count where the
+direct one is not slower (RECURRENCE_MIN_STEPS); and the thread break-even: the time of the transform on 1 and 2 threads for growing
 numbers of node x q steps, and the smallest size where 2 threads are at least 10 % faster
 (THREADS_MIN_STEPS), likewise for the histogram pass (THREADS_MIN_PAIRS).  Run it on a quiet
 machine: another process on the second core makes the 2-thread times meaningless.
@@ -23,6 +26,8 @@ import numpy as np
 
 from clusterstruct import _pairs
 from clusterstruct.scattering import _engine
+
+_RECURRENCE_MIN_STEPS = _engine.RECURRENCE_MIN_STEPS
 
 
 def median_time(fn, repeat):
@@ -119,6 +124,25 @@ def main():
         if pairs_min is None and b < 0.9 * a:
             pairs_min = p
     print(f"THREADS_MIN_PAIRS ~ {pairs_min}")
+    print("\nuniform q, T = 3, 1 thread: node x q, recurrence, direct [ms]")
+    direct_max = 0
+    rng = np.random.default_rng(0)
+    for n_nodes, nq_ in ((300, 100), (800, 120), (800, 200), (1500, 200), (2000, 300), (4000, 500)):
+        h = rng.uniform(0.0, 5.0, (3, n_nodes))
+        q = np.linspace(0.03, 0.5, nq_)
+        dr = 0.025
+        old = _engine.USE_RECURRENCE
+        try:
+            _engine.USE_RECURRENCE, _engine.RECURRENCE_MIN_STEPS = True, 0
+            a = median_time(lambda: _engine._transform(_pairs, h, dr, q, None, 1), rep)
+            _engine.USE_RECURRENCE = False
+            b = median_time(lambda: _engine._transform(_pairs, h, dr, q, None, 1), rep)
+        finally:
+            _engine.USE_RECURRENCE, _engine.RECURRENCE_MIN_STEPS = old, _RECURRENCE_MIN_STEPS
+        print(f"  {n_nodes * nq_:>10d}  {a * 1e3:8.3f}  {b * 1e3:8.3f}")
+        if b <= 1.05 * a:
+            direct_max = n_nodes * nq_
+    print(f"RECURRENCE_MIN_STEPS ~ {direct_max}")
 
 
 if __name__ == "__main__":

@@ -112,8 +112,11 @@ cdef extern from *:
        buf[j * M + m] = sinc(q_j r_m), then out[t * ldo + j] = sum_m hist[t * M + m] buf[j * M + m]
        for every row t.  Each row is read once for the whole block (the transform of a
        stack of histograms is otherwise bound by reading the rows once per q), and each
-       (row, q) sum is formed the same way whatever the block or the other rows: 8 lanes
-       over m, then the tail, so a stack transforms row by row as each row would alone. */
+       (row, q) sum is formed the same way whatever the block or the other rows: node m
+       goes to lane m % 8, the lanes are added in a fixed order, so a stack transforms row
+       by row as each row would alone, and zeros appended to a row change nothing.
+       M must be a multiple of 8 (the caller pads with zeros): one code path for every
+       node, no scalar tail rounding differently from the vector loop. */
     #define CS_QB 4
     static CS_CLONES void cs_sinc_block(int T, ptrdiff_t M, const double *hist, const double *r,
                                         const double *q, int nb, double *buf, double *out, ptrdiff_t ldo)
@@ -129,12 +132,10 @@ cdef extern from *:
         }
         for (t = 0; t < T; t++) {
             const double *h = hist + (ptrdiff_t)t * M;
-            double a[CS_QB][8], tail[CS_QB];
-            for (j = 0; j < CS_QB; j++) {
-                tail[j] = 0.0;
+            double a[CS_QB][8];
+            for (j = 0; j < CS_QB; j++)
                 for (l = 0; l < 8; l++)
                     a[j][l] = 0.0;
-            }
             if (nb == CS_QB) {
                 for (m = 0; m + 8 <= M; m += 8)
                     for (j = 0; j < CS_QB; j++)
@@ -147,11 +148,8 @@ cdef extern from *:
                             a[j][l] += h[m + l] * buf[(ptrdiff_t)j * M + m + l];
             }
             for (j = 0; j < nb; j++) {
-                ptrdiff_t mm;
-                for (mm = M - M % 8; mm < M; mm++)
-                    tail[j] += h[mm] * buf[(ptrdiff_t)j * M + mm];
-                out[(ptrdiff_t)t * ldo + j] = tail[j] + (((a[j][0] + a[j][4]) + (a[j][2] + a[j][6]))
-                                                         + ((a[j][1] + a[j][5]) + (a[j][3] + a[j][7])));
+                out[(ptrdiff_t)t * ldo + j] = (((a[j][0] + a[j][4]) + (a[j][2] + a[j][6]))
+                                               + ((a[j][1] + a[j][5]) + (a[j][3] + a[j][7])));
             }
         }
     }
@@ -659,6 +657,9 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
     cdef Py_ssize_t ib, nblk = (nq + CS_QB - 1) // CS_QB
     cdef double* blk
     cdef int failed = 0
+    cdef Py_ssize_t M8 = (M + 7) // 8 * 8
+    cdef const double[:, ::1] hp = hist
+    cdef const double[::1] rp = r
     if damped:
         with nogil:
             for iq in prange(nq, schedule="dynamic", chunksize=4, num_threads=n_threads):
@@ -668,13 +669,18 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
                 for t in range(T):
                     out[t, iq] = _dot_damped(&hist[t, 0], buf, &sig2[t, 0], 0.5 * q[iq] * q[iq], M)
         return
+    if M8 != M:  # zeros appended: the kernel takes whole groups of 8 nodes
+        hpad = np.zeros((T, M8))
+        hpad[:, :M] = hist
+        hp = hpad
+        rp = (np.arange(M8, dtype=np.float64) - 1.0) * dr
     with nogil:
         for ib in prange(nblk, schedule="dynamic", chunksize=1, num_threads=n_threads):
-            blk = <double*>malloc(CS_QB * M * sizeof(double))
+            blk = <double*>malloc(CS_QB * M8 * sizeof(double))
             if blk == NULL:
                 failed = 1
             else:
-                cs_sinc_block(<int>T, M, &hist[0, 0], &r[0], &q[ib * CS_QB],
+                cs_sinc_block(<int>T, M8, &hp[0, 0], &rp[0], &q[ib * CS_QB],
                               <int>(CS_QB if nq - ib * CS_QB > CS_QB else nq - ib * CS_QB),
                               blk, &out[0, ib * CS_QB], nq)
                 free(blk)

@@ -26,3 +26,15 @@ def test_stack_equals_rows_alone_and_the_numpy_twin(nq, nodes):
     ref = np.zeros_like(stacked)
     _numpy_kernels.histogram_sinc(hist, 0.025, q, ref)
     assert np.abs(stacked - ref).max() <= 1e-13 * np.abs(ref).max()
+
+
+def test_zeros_appended_to_a_row_change_nothing():
+    rng = np.random.default_rng(9)
+    q = np.geomspace(0.02, 0.6, 37)
+    k = _engine._cython_kernels
+    for nodes in (5, 13, 803):
+        hist = rng.random((3, nodes))
+        padded = np.zeros((3, nodes + 11))
+        padded[:, :nodes] = hist
+        assert np.array_equal(_engine._transform(k, hist, 0.02, q, None, 1),
+                              _engine._transform(k, padded, 0.02, q, None, 1))

@@ -64,6 +64,14 @@ UNIFORM_RTOL = 1e-13
 #: reference the benchmarks and tests compare the recurrence with.
 USE_RECURRENCE = True
 
+#: Histogram transforms of fewer node x q steps than this take the direct route on
+#: uniform grids too: with the blocked kernel (4 q per pass over each row) it is as fast
+#: there as the recurrence (benchmarks/cost_model.py, 1 thread, T = 3: 0.09 vs 0.13 ms at
+#: 3e4 steps, 0.26 vs 0.25 at 1e5, 0.76 vs 0.97 at 4e5, 7.1 vs 4.0 at 2.5e6), and a stack
+#: of histograms (a screening batch) shares its sines.  The cost model of auto_mode
+#: still counts recurrence steps; the two differ little below this size.
+RECURRENCE_MIN_STEPS = 400_000
+
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
 #: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with
 #: nothing else running (AVX2 clone, new pair pass; three runs gave 1.27-1.34, 0.03-0.18,
@@ -461,7 +469,7 @@ def _transform(k, hist, dr, q, sig2, n_threads):
             sig2 = None
     if hist.shape[1] == 0 or len(q) == 0:
         return out
-    if USE_RECURRENCE and uniform_q(q):
+    if USE_RECURRENCE and hist.shape[1] * len(q) >= RECURRENCE_MIN_STEPS and uniform_q(q):
         return _transform_uniform(k, hist, float(dr), q, sig2, n_threads)
     scratch = np.empty((n_threads, hist.shape[1]))
     k.histogram_sinc(hist, float(dr), q, out, scratch, sig2=sig2, n_threads=n_threads)

@@ -192,9 +192,9 @@ def _start_sums(grid, pos, sym, dmax, lay):
                 hist = lay.hists[grid.dr] = np.ascontiguousarray(
                     _engine.distance_histogram(lay.pos, lay.starts, grid.dr, dm, kernel_module=lay.kernels,
                                                n_threads=1), dtype=np.float64)
-            if grid.uniform:
+            if grid.uniform and hist.shape[1] * len(grid.q) >= _engine.RECURRENCE_MIN_STEPS:
                 s.sums = _engine._transform(lay.kernels, hist, grid.dr, grid.q, None, 1)
-            else:
+            else:   # the direct route: stacked with the batch's other histograms
                 s.hist = hist
             return s
     ps = _engine.pair_sinc_sums(pos, sym, grid.q, n_threads=1, dmax=dmax)
@@ -203,7 +203,12 @@ def _start_sums(grid, pos, sym, dmax, lay):
 
 
 def _finish_sums(grid, pending):
-    """Transform the pending histograms of ``pending`` (list of _Sums), grouped by node count."""
+    """Transform the pending histograms of ``pending`` (list of _Sums) in one stacked call.
+
+    The compiled kernel forms each row's sums independently of the other rows and of zeros
+    appended to it, so the histograms are padded to the longest and transformed together
+    (the sines are shared): every row comes out as it would alone.
+    """
     from ..scattering import _engine
     k = _engine.kernels("auto")
     # the NumPy twin sums a stacked matrix in another order than one histogram alone (1 ulp
@@ -212,11 +217,15 @@ def _finish_sums(grid, pending):
     groups = {}
     for s in pending:
         if s.sums is None:
-            groups.setdefault(s.hist.shape[1] if stackable else id(s), []).append(s)
+            groups.setdefault(0 if stackable else id(s), []).append(s)
     nq = len(grid.q)
     for group in groups.values():
-        m = group[0].hist.shape[1]
-        stack = np.ascontiguousarray(np.concatenate([s.hist for s in group], axis=0))
+        m = max(s.hist.shape[1] for s in group)
+        stack = np.zeros((sum(s.hist.shape[0] for s in group), m))
+        at = 0
+        for s in group:
+            stack[at:at + s.hist.shape[0], :s.hist.shape[1]] = s.hist
+            at += s.hist.shape[0]
         out = np.zeros((len(stack), nq))
         if m and nq:
             k.histogram_sinc(stack, float(grid.dr), grid.q, out, np.empty((1, m)), sig2=None, n_threads=1)
