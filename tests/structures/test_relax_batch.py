@@ -123,6 +123,23 @@ def test_time_limit_is_respected_in_process():
     assert not res["ok"] and res["reason"].startswith("time limit 1 s reached")
     # checked after each step: one step holds one or two 0.4 s force calls
     assert elapsed < 1.0 + 2 * 0.4 + 0.5
+    # where it stopped is kept (a later run can continue from it), and it moved
+    assert res["partial"].shape == (8, 3) and res["steps"] >= 1
+    assert not np.allclose(res["partial"], cd4se4().positions)
+
+
+def test_a_timed_out_run_continues_where_it_stopped():
+    atoms = cd4se4(2.5)
+    stopped = relax_many({"x": atoms}, method=slow_springs, fmax=1e-6, max_steps=1000, time_limit_s=0.5)[0]
+    assert stopped["partial"] is not None
+    done = relax_many({"x": atoms}, method=springs, fmax=1e-3, start={"x": stopped["partial"]},
+                      time_limit_s=60)[0]
+    assert done["ok"] and "continued" in done["method"]
+    # changes are reported against the unrelaxed structure, not the start positions
+    assert done["changes"]["mean_bond_before_A"] == pytest.approx(2.5)
+    assert done["changes"]["mean_bond_after_A"] == pytest.approx(2.70, abs=2e-3)
+    bad = relax_many({"x": atoms}, method=springs, start={"x": np.zeros((3, 3))})[0]
+    assert not bad["ok"] and "start positions have shape (3, 3)" in bad["reason"]
 
 
 def test_worker_processes_keep_order_and_terminate_overdue_tasks():

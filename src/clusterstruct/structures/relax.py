@@ -257,6 +257,14 @@ def _relax_one(name, atoms, opts):
         res["method"] = (f"{label} {opts['optimizer']} fmax={opts['fmax']} charge={charge}"
                          + (f" passivate={opts['passivate']}" if opts["passivate"] else ""))
         start = work.copy()
+        resume = opts.get("start", {}).get(name)
+        if resume is not None:
+            resume = np.asarray(resume, dtype=float)
+            if resume.shape != work.positions.shape:
+                raise ClusterstructError(f"relax.py: {name}: start positions have shape {resume.shape}, "
+                                         f"the (capped) structure {work.positions.shape}")
+            work.positions = resume
+            res["method"] += " (continued from an interrupted run)"
         work.calc = calc
         opt = getattr(ase.optimize, opts["optimizer"])(work, logfile=None)
 
@@ -291,6 +299,7 @@ def _relax_one(name, atoms, opts):
     except RelaxTimeLimit as exc:
         res["reason"] = str(exc)
         res["steps"] = int(opt.nsteps)
+        res["partial"] = work.positions.copy()   # where it stopped: a later run can continue
     except Exception as exc:  # a failing calculator is recorded, not raised: one line with its type
         res["reason"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
     res["seconds"] = time.perf_counter() - t0
@@ -313,7 +322,7 @@ def _child(conn, name, atoms, opts):
 
 
 def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limit_s=600.0, passivate=None,
-               optimizer="BFGS", workers=1, max_displacement_A=MAX_DISPLACEMENT_A):
+               optimizer="BFGS", workers=1, max_displacement_A=MAX_DISPLACEMENT_A, start=None):
     """Relax several structures, one task each, with a time limit and recorded failures.
 
     Parameters
@@ -339,6 +348,10 @@ def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limi
         Parallel processes (1: in this process).
     max_displacement_A : float
         A core atom moving farther (rigid translation removed) is an explosion.
+    start : mapping name -> (n, 3) array, optional
+        Positions to start from instead of the built (and capped) structure, e.g. the
+        ``partial`` positions of a run that reached its time limit; the reported changes
+        are still against the unrelaxed structure.
 
     Returns
     -------
@@ -348,7 +361,8 @@ def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limi
         (mean metal-chalcogen bond before/after, coordination histograms before/after,
         max displacement, bonds broken/formed beyond :data:`BOND_BREAK_A`), ``steps``,
         ``seconds`` and ``method``.  Failures (calculator errors, time limit, explosions,
-        no convergence) are recorded with the reason and no structure.
+        no convergence) are recorded with the reason and no structure; a run stopped by
+        its time limit also returns ``partial``, the positions (caps included) it reached.
     """
     if optimizer not in OPTIMIZERS:
         raise ClusterstructError(f"relax.py: unknown optimiser {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
@@ -362,7 +376,7 @@ def relax_many(structures, *, method="gfn2", fmax=0.05, max_steps=200, time_limi
     items = list(structures.items()) if hasattr(structures, "items") else list(structures)
     opts = {"method": method, "fmax": float(fmax), "max_steps": int(max_steps),
             "time_limit_s": float(time_limit_s), "passivate": passivate, "optimizer": optimizer,
-            "max_displacement_A": float(max_displacement_A)}
+            "max_displacement_A": float(max_displacement_A), "start": dict(start or {})}
     if workers == 1:
         return [_relax_one(name, atoms, opts) for name, atoms in items]
     return _run_processes(items, opts, workers)
