@@ -47,7 +47,13 @@ def _alloy_with_vacancies():
     return Atoms(sym[keep].tolist(), positions=pos)
 
 
+def _faulted_stacking():
+    from clusterstruct.structures.build import Sphere, carve
+    return carve("CdSe", Sphere(11.0), stacking="ABCABACB")
+
+
 CASES = {
+    "stacking-faulted sphere": _faulted_stacking,
     "zincblende sphere": lambda: carve_sphere("ZnSe", 10.0, lattice="zincblende", centre="metal"),
     "wurtzite sphere": lambda: carve_sphere("CdS", 10.0, lattice="wurtzite", centre="chalcogen"),
     "rock-salt cube": _rocksalt_cube,

@@ -25,7 +25,9 @@ per-species-pair Debye sums; scipy.fft does the transforms.
 
 :func:`find_lattice` accepts a structure only when every atom sits on its
 lattice site within :data:`SITE_TOL_A`; relaxed, rattled or strained
-structures (and stacking-faulted ones) fail the test and take the pair loop.
+structures fail the test and take the pair loop.  Close-packed stackings with
+faults or polytypes pass: their layers sit on one lattice with at most three
+offsets per site, i.e. a few more grids.
 """
 
 from dataclasses import dataclass
