@@ -110,9 +110,10 @@ class Table:
 
     def text(self, top):
         import textwrap
-        from ..screen.table import LEGEND, format_table, terminal_width
-        return textwrap.fill(LEGEND, terminal_width()) + "\n" + format_table(self.cols, self.state, self.labels, self.groups, top=top,
-                                            group_by=self.group_by)
+        from ..screen.table import LEGEND, format_isomers, format_table, isomer_groups, terminal_width
+        return (textwrap.fill(LEGEND, terminal_width()) + "\n"
+                + format_table(self.cols, self.state, self.labels, self.groups, top=top, group_by=self.group_by)
+                + format_isomers(isomer_groups(self.cols, self.state, self.labels)))
 
     def export_rows(self, top):
         """Rows for export_top: the table's rows (``top`` per group)."""
@@ -124,7 +125,7 @@ class Table:
     def json(self, s, top):
         """The summary ``s`` (less its own top) with the table's rows, every column, NaN as null."""
         from collections import Counter
-        from ..screen.table import json_groups, json_rows
+        from ..screen.table import isomer_groups, json_groups, json_rows
         failed = self.cols["status"] != "ok"
         ids = {}
         for i in np.flatnonzero(failed):
@@ -135,6 +136,9 @@ class Table:
         out.update({"group_by": self.group_by,
                     "targets": [dict(t, label=lab) for t, lab in zip(self.targets, self.labels)],
                     "groups": json_groups(self.groups, self.labels), "top": json_rows(self.cols, self.groups, top),
+                    "isomer_groups": [dict(g, structures=[{k: v for k, v in r.items() if k != "row"}
+                                                          for r in g["structures"]])
+                                      for g in isomer_groups(self.cols, self.state, self.labels)],
                     "errors": errors})
         return _common.finite_or_none(out)
 

@@ -314,6 +314,95 @@ def format_table(cols, state, labels, groups, *, top=20, width=None, group_by="m
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------
+# isomer groups
+
+#: Two isomers are told apart by a target when their score terms differ by more than this
+#: (a term is a squared deviation in units of the target's tolerance or sigma, so 1 is
+#: one tolerance / one sigma).
+ISOMER_TERM_SEPARATION = 1.0
+
+#: ... and by an observable when it differs by more than this between them.
+ISOMER_OBSERVABLES = (("peak_nm", "nm", 0.05), ("rg_number_A", "A", 0.005), ("dmax_A", "A", 0.005),
+                      ("chi2_saxs", "", 1e-9), ("rw_pdf", "", 1e-6))
+
+_COPY = re.compile(r"(?:^|\s)copy=\d+(?=\s|$)")
+
+
+def structure_key(description):
+    """A record's structure without its rattled-copy number (copies of one structure share it)."""
+    return _COPY.sub("", str(description)).strip()
+
+
+def isomer_groups(cols, state, labels):
+    """Compositions screened as two or more different structures (rattled copies excluded).
+
+    A structure is a record description without its ``copy=N`` part; an isomer group is a
+    formula held by two or more such structures.  Each structure is represented by its
+    best-scoring record.  Returns a list (formula order) of dicts: ``formula``,
+    ``structures`` (best first: ``id``, ``score``, ``description``, ``n_records`` and the
+    values of :data:`ISOMER_OBSERVABLES` and of each applicable target's term),
+    ``told_apart_by`` and ``not_told_apart_by`` (the targets and observables whose values
+    differ, or not, between the two best structures; a target separates them when its
+    terms differ by more than :data:`ISOMER_TERM_SEPARATION`).
+    """
+    ok = np.flatnonzero((cols["status"] == "ok") & (cols["duplicate_of"] == -1))
+    by_formula = {}
+    for i in ok:
+        by_formula.setdefault(str(cols["formula"][i]), {}).setdefault(
+            structure_key(cols["description"][i]), []).append(i)
+    out = []
+    for form in sorted(by_formula):
+        structs = by_formula[form]
+        if len(structs) < 2:
+            continue
+        reps = []
+        for key, rows in structs.items():
+            rows = np.array(rows)
+            sc = cols["score"][rows]
+            best = rows[np.argmin(np.where(np.isfinite(sc), sc, np.inf))]
+            rec = {"id": int(cols["id"][best]), "score": float(cols["score"][best]), "description": key,
+                   "n_records": int(len(rows)), "row": int(best)}
+            for name, _, _ in ISOMER_OBSERVABLES:
+                if name in cols:
+                    rec[name] = float(cols[name][best])
+            rec["terms"] = {labels[k]: float(cols[labels[k]][best]) for k in range(len(labels)) if state[best, k] == 1}
+            reps.append(rec)
+        reps.sort(key=lambda r: (r["score"] if r["score"] == r["score"] else np.inf, r["id"]))
+        a, b = reps[0], reps[1]
+        apart, same = [], []
+        for lab in a["terms"]:
+            if lab in b["terms"]:
+                (apart if abs(a["terms"][lab] - b["terms"][lab]) > ISOMER_TERM_SEPARATION else same).append(lab)
+        for name, unit, tol in ISOMER_OBSERVABLES:
+            va, vb = a.get(name, np.nan), b.get(name, np.nan)
+            if va == va and vb == vb:
+                (apart if abs(va - vb) > tol else same).append(name)
+        out.append({"formula": form, "structures": reps, "told_apart_by": apart, "not_told_apart_by": same})
+    return out
+
+
+def format_isomers(groups, *, top=5):
+    """Text of :func:`isomer_groups`: per group the best structures and what separates the first two."""
+    if not groups:
+        return ""
+    lines = ["", "== isomer groups (one composition, different structures; rattled copies counted "
+                 "with their structure) =="]
+    for g in groups:
+        reps = g["structures"]
+        lines.append(f"{g['formula']}: {len(reps)} structures")
+        for r in reps[:top]:
+            obs = "  ".join(f"{name} {r[name]:.{2 if unit else 4}f}" for name, unit, _ in ISOMER_OBSERVABLES
+                            if name in r and r[name] == r[name])
+            lines.append(f"  id {r['id']:>7d}  score {_num(r['score'], '.4g'):>9s}  {obs}  {r['description']}"
+                         + (f" ({r['n_records']} records)" if r["n_records"] > 1 else ""))
+        if len(reps) > top:
+            lines.append(f"  ... {len(reps) - top} more")
+        lines.append(f"  best two told apart by: {', '.join(g['told_apart_by']) or 'nothing measured'}; "
+                     f"not by: {', '.join(g['not_told_apart_by']) or '-'}")
+    return "\n".join(lines)
+
+
 LEGEND = ("per-target columns: each target's score term (lower is better; n/a: does not apply, undef: "
           "could not be computed); dpeak_nm = predicted - target peak, dmass_Da = mass - target")
 
