@@ -33,7 +33,6 @@ same functions as :func:`.work.evaluate`.  A candidate that raises anywhere in t
 is evaluated again by :func:`.work.evaluate`, so failures carry exactly its reasons.
 """
 
-from collections import Counter
 
 import numpy as np
 
@@ -297,6 +296,8 @@ def evaluate_batch(spec, tasks):
     from ..scattering.sizes import max_dimension, radius_of_gyration
     from ..structures.composition import geometry_key
     from ..scattering import _engine
+    if spec.get("relax"):  # a relaxation per candidate costs seconds: the batch path saves nothing
+        return [work.evaluate(spec, t) for t in tasks]
     ctx = _context(spec)
     kern = _engine.kernels("auto")
     pdf = work.has_pdf_target(spec)

@@ -9,7 +9,8 @@ A spec has four parts (see ``examples/screen_msc.toml``)::
                     ligands = {x = "acetate", l = "methylamine", heads = false},
                     alloy = {element = "Te", fraction = [0.25, 0.5], pattern = "random"},
                     label = "family name"
-    [compute]       saxs = {q_min, q_max, n_q, q_unit}, optics = {model}
+    [compute]       saxs = {q_min, q_max, n_q, q_unit}, optics = {model},
+                    relax = {method, passivate, fmax, max_steps, time_limit_s}
     [[targets]]     kind = "saxs" (file, q_unit, weight) | "absorption" (peak_nm, tolerance_nm,
                     material) | "mass" (mass_Da, tolerance_Da, material; optional ion, charge,
                     ligands = {oleate = 34}: envelope-aware, see clusterstruct.screen.work) |
@@ -77,7 +78,10 @@ POLYHEDRA = {"tetrahedron": ((1, 1, 1), False), "octahedron": ((1, 1, 1), True),
 COMMON = {"kind", "rattle", "ligands", "alloy", "label"}
 TOP_KEYS = {"screen", "candidates", "compute", "targets"}
 SCREEN_KEYS = {"seed", "batch_size", "name"}
-COMPUTE_KEYS = {"saxs", "optics"}
+COMPUTE_KEYS = {"saxs", "optics", "relax"}
+#: ``[compute] relax``: each candidate relaxed before it is evaluated (GFN-xTB through tblite).
+RELAX_KEYS = {"method", "passivate", "fmax", "max_steps", "time_limit_s"}
+RELAX_DEFAULTS = {"method": "gfn1", "passivate": "balanced", "fmax": 0.1, "max_steps": 300, "time_limit_s": 600.0}
 SAXS_KEYS = {"q_min", "q_max", "n_q", "q_unit"}
 TARGET_KEYS = {
     "saxs": {"kind", "file", "q_unit", "weight", "q_min", "q_max", "material"},
@@ -301,6 +305,7 @@ def validate(raw, *, source="spec", base="."):
     from ..optics.models import MODELS
     if "model" in optics and optics["model"] not in MODELS:
         _fail(source, "compute.optics.model", f"unknown optics model {optics['model']!r}; choose {', '.join(MODELS)}")
+    relax = _relax_options(source, compute.get("relax"))
     targets = []
     for i, t in enumerate(raw.get("targets", [])):
         where = f"targets[{i}]"
@@ -342,7 +347,32 @@ def validate(raw, *, source="spec", base="."):
         targets.append(tt)
     return {"seed": seed, "batch_size": batch, "name": screen.get("name", "screen"), "blocks": out_blocks,
             "q": q, "saxs": saxs, "optics_model": optics.get("model"), "targets": targets,
-            "_source": source}
+            "relax": relax, "_source": source}
+
+
+def _relax_options(source, raw):
+    """Normalised ``[compute] relax`` table, or None when the spec has none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        _fail(source, "compute.relax", "must be a table, e.g. relax = {method = \"gfn1\", time_limit_s = 600}")
+    for key in raw:
+        if key not in RELAX_KEYS:
+            _fail(source, f"compute.relax.{key}", f"unknown key; choose {', '.join(sorted(RELAX_KEYS))}")
+    out = dict(RELAX_DEFAULTS, **raw)
+    from ..structures.relax import CALCULATORS, PASSIVATION_SCHEMES
+    if out["method"] not in CALCULATORS:
+        _fail(source, "compute.relax.method", f"unknown method {out['method']!r}; choose {', '.join(CALCULATORS)}")
+    if out["passivate"] == "none":
+        out["passivate"] = None
+    elif out["passivate"] not in PASSIVATION_SCHEMES:
+        _fail(source, "compute.relax.passivate",
+              f"unknown scheme {out['passivate']!r}; choose {', '.join(PASSIVATION_SCHEMES)} or none")
+    out["fmax"] = _positive(source, "compute.relax.fmax", out["fmax"])
+    out["time_limit_s"] = _positive(source, "compute.relax.time_limit_s", out["time_limit_s"])
+    if isinstance(out["max_steps"], bool) or not isinstance(out["max_steps"], int) or out["max_steps"] < 1:
+        _fail(source, "compute.relax.max_steps", f"must be an integer >= 1, got {out['max_steps']!r}")
+    return out
 
 
 def _mass_envelope(source, where, t):

@@ -220,6 +220,9 @@ def evaluate(spec, task):
         rec["family"] = family_of(spec, task)
     try:
         atoms = build(spec, task)
+        if spec.get("relax"):
+            atoms, relaxed = relax_candidate(spec["relax"], atoms, rec["description"])
+            rec.update(relaxed)
         sym = atoms.get_chemical_symbols()
         pos = atoms.positions
         dmax = max_dimension(pos)
@@ -237,6 +240,35 @@ def evaluate(spec, task):
         if os.environ.get("CLUSTERSTRUCT_DEBUG"):
             rec["error"] += "\n" + traceback.format_exc()
     return rec
+
+
+#: Record fields of a relaxed candidate (``[compute] relax``).
+RELAX_FIELDS = ("relax_steps", "relax_seconds", "relax_energy_eV", "relax_fmax_eV_A", "relax_max_displacement_A",
+                "relax_bond_change_A")
+
+
+def relax_candidate(options, atoms, name):
+    """Relax one candidate as ``[compute] relax`` says: (core atoms relaxed, record fields).
+
+    One relaxation in this process, stopped at its time limit; any failure (time limit,
+    no convergence, explosion, calculator error) raises ClusterstructError with the reason,
+    so the candidate is recorded as failed, not scored unrelaxed.  Pseudo-ligand caps are
+    relaxed with the core and removed.
+    """
+    from ..errors import ClusterstructError
+    from ..structures.relax import relax_many
+    res = relax_many([(name, atoms)], method=options["method"], fmax=options["fmax"],
+                     max_steps=options["max_steps"], time_limit_s=options["time_limit_s"],
+                     passivate=options["passivate"])[0]
+    if not res["ok"]:
+        raise ClusterstructError(f"relaxation failed: {res['reason']}")
+    out = res["atoms"][:len(atoms)]
+    ch = res["changes"]
+    return out, {"relax_steps": float(res["steps"]), "relax_seconds": float(res["seconds"]),
+                 "relax_energy_eV": float(res["atoms"].info["relax_energy_eV"]),
+                 "relax_fmax_eV_A": float(res["atoms"].info["relax_fmax_eV_A"]),
+                 "relax_max_displacement_A": ch["max_displacement_A"],
+                 "relax_bond_change_A": ch["mean_bond_after_A"] - ch["mean_bond_before_A"]}
 
 
 def applies(target, material):

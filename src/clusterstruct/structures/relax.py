@@ -196,13 +196,21 @@ def passivate(atoms, scheme="cl-h", *, bond_length=None):
     return out
 
 
+#: Methods a relaxation can name (screening specs take these): name -> (label, factory(charge)).
+CALCULATORS = {
+    "gfn1": ("GFN1-xTB", lambda charge: xtb_calculator("GFN1-xTB", charge=charge)),
+    "gfn2": ("GFN2-xTB", lambda charge: xtb_calculator("GFN2-xTB", charge=charge)),
+}
+
+
 def _calculator_from(method, charge):
     if isinstance(method, str):
         key = method.lower()
-        if key not in ("gfn1", "gfn2"):
-            raise ClusterstructError(f"relax.py: unknown method {method!r}; gfn1, gfn2 or a calculator factory")
-        return xtb_calculator({"gfn1": "GFN1-xTB", "gfn2": "GFN2-xTB"}[key], charge=charge), \
-            {"gfn1": "GFN1-xTB", "gfn2": "GFN2-xTB"}[key]
+        if key not in CALCULATORS:
+            raise ClusterstructError(f"relax.py: unknown method {method!r}; "
+                                     f"{', '.join(CALCULATORS)} or a calculator factory")
+        label, factory = CALCULATORS[key]
+        return factory(charge), label
     if callable(method):
         return method(), getattr(method, "__name__", type(method).__name__)
     raise ClusterstructError("relax.py: method must be 'gfn1', 'gfn2' or a zero-argument calculator factory")
