@@ -93,10 +93,10 @@ LARGE = 50_000
 
 
 def earlier_pass(atoms):
-    """Default mode with the earlier pair pass (``_engine.LEGACY_PAIR_PASS``), for the ratio."""
+    """Histogram mode with the earlier pair pass (``_engine.LEGACY_PAIR_PASS``), for the ratio."""
     _engine.LEGACY_PAIR_PASS = True
     try:
-        return ours(atoms, "auto", "cython", 2)
+        return ours(atoms, "histogram", "cython", 2)
     finally:
         _engine.LEGACY_PAIR_PASS = False
 

@@ -66,11 +66,12 @@ USE_RECURRENCE = True
 
 #: Histogram transforms of fewer node x q steps than this take the direct route on
 #: uniform grids too: with the blocked kernel (4 q per pass over each row) it is as fast
-#: there as the recurrence (benchmarks/cost_model.py, 1 thread, T = 3: 0.09 vs 0.13 ms at
-#: 3e4 steps, 0.26 vs 0.25 at 1e5, 0.76 vs 0.97 at 4e5, 7.1 vs 4.0 at 2.5e6), and a stack
-#: of histograms (a screening batch) shares its sines.  The cost model of auto_mode
-#: still counts recurrence steps; the two differ little below this size.
-RECURRENCE_MIN_STEPS = 400_000
+#: there as the recurrence (benchmarks/cost_model.py, quiet machine, 1 thread, T = 3:
+#: 0.06 vs 0.10 ms at 3e4 steps, 0.15 vs 0.16 at 1e5, 0.25 vs 0.30 at 1.6e5, 0.52 vs 0.47
+#: at 3e5, 3.4 vs 2.7 at 2e6), and a stack of histograms (a screening batch) shares its
+#: sines.  The cost model of auto_mode still counts recurrence steps; the two differ
+#: little below this size.
+RECURRENCE_MIN_STEPS = 200_000
 
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
 #: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with

@@ -39,8 +39,9 @@ import numpy as np
 #: at 2.5 1/A, far inside the 1e-6 relative budget of the Debye sums.
 SITE_TOL_A = 1e-7
 
-#: Fractional-coordinate resolution used to group atoms into sublattices.
-_OFFSET_RES = 2.0 ** -20
+#: Fractional-coordinate resolution used to group atoms into sublattices (offsets closer
+#: than this merge, and the site test then rejects the lattice: the pair loop is used).
+_OFFSET_RES = 2.0 ** -16
 
 #: A lattice needing more sublattice x species grids than this is not used.
 MAX_GRIDS = 16
@@ -53,8 +54,10 @@ _GRID_POINTS_FLOOR = 2 ** 20
 #: Shortest same-species difference vectors tried as lattice bases.
 _N_VECTORS = 14
 
-#: Displacements handled per step of :func:`distance_counts`.
+#: Displacements handled per step of :func:`distance_counts`, and how many pending
+#: entries trigger a grouping of equal distances (memory bound).
 _CHUNK = 1 << 16
+_GROUP_AT = 1 << 19
 _N_BASES = 6
 
 
@@ -138,12 +141,16 @@ def _on_lattice(rel, sp, basis, tol):
         return None
     f = rel @ inv
     frac = f - np.floor(f)
-    key = np.rint(frac / _OFFSET_RES).astype(np.int64) % int(round(1 / _OFFSET_RES))
-    full = np.column_stack([sp.astype(np.int64), key])
-    uniq, grid_of = np.unique(full, axis=0, return_inverse=True)
+    res = int(round(1 / _OFFSET_RES))
+    key = np.rint(frac / _OFFSET_RES).astype(np.int64) % res
+    # species and the three fractional offsets in one int64 (16 + 3 x 16 bits): a 1-D unique
+    full = ((sp.astype(np.int64) * res + key[:, 0]) * res + key[:, 1]) * res + key[:, 2]
+    uniq, grid_of = np.unique(full, return_inverse=True)
     grid_of = grid_of.ravel()
     if len(uniq) > MAX_GRIDS:
         return None
+    ukey = np.column_stack([(uniq // res ** 3), (uniq // res ** 2) % res, (uniq // res) % res, uniq % res])
+    uniq = ukey
     cells = np.rint(f - uniq[grid_of, 1:] * _OFFSET_RES).astype(np.int64)
     resid = rel - cells @ basis
     offsets = np.zeros((len(uniq), 3))
@@ -200,7 +207,20 @@ def distance_counts(lat, n_species, *, workers=1):
         for b in range(a, n_species):
             pair_index[(a, b)] = t
             t += 1
-    parts = []                # (type, key, pair count, distance sum, members) per chunk, grouped
+    # pending entries (type, distance key, pair count, distance, members), grouped by
+    # (key, type) whenever they exceed _GROUP_AT and at the end: few sorts, bounded memory
+    pend = [[], [], [], [], []]
+    n_pend = 0
+
+    def compress(pend):
+        types, keys, cnts, dsum, mem = (np.concatenate(x) for x in pend)
+        tk = keys * t + types
+        u, inv = np.unique(tk, return_inverse=True)
+        inv = inv.ravel()
+        m = len(u)
+        return [[u % t], [u // t], [np.bincount(inv, cnts, m)], [np.bincount(inv, dsum, m)],
+                [np.bincount(inv, mem, m)]]
+
     n_zero = np.zeros(t)
     for g in range(n_grids):
         for h in range(g, n_grids):
@@ -228,14 +248,16 @@ def distance_counts(lat, n_species, *, workers=1):
                     cnt = cnt / 2.0   # ordered pairs (i, j) and (j, i): keep each unordered pair once
                 if not len(d):
                     continue
-                key = np.rint(d * 1e9).astype(np.int64)
-                uk, inv = np.unique(key, return_inverse=True)
-                inv = inv.ravel()
-                parts.append((np.full(len(uk), tt, np.int64), uk, np.bincount(inv, cnt, len(uk)),
-                              np.bincount(inv, d, len(uk)), np.bincount(inv, None, len(uk)).astype(np.float64)))
-    if not parts:
+                for lst, v in zip(pend, (np.full(len(d), tt, np.int64), np.rint(d * 1e9).astype(np.int64),
+                                         cnt, d, np.ones(len(d)))):
+                    lst.append(v)
+                n_pend += len(d)
+                if n_pend > _GROUP_AT:
+                    pend = compress(pend)
+                    n_pend = len(pend[0][0])
+    if not n_pend:
         return np.zeros(0), np.zeros((t, 0)), n_zero
-    types, keys, cnts, dsum, members = (np.concatenate(x) for x in zip(*parts))
+    types, keys, cnts, dsum, members = (x[0] for x in compress(pend))
     # group equal distances (to 1e-9 A) over all species pairs: a crystal has few distinct ones
     uniq, inv = np.unique(keys, return_inverse=True)
     inv = inv.ravel()
