@@ -283,10 +283,10 @@ def main():
     for r in table:
         auto = _t(r["auto"]) + (f" ({r['auto_mode']})" if r["auto_mode"] != "histogram" else "")
         dc = _t(r["dc"]) if r["dc"] else "–"
-        dc_err = f"{r['dc_err']:.1e}" if r["dc_err"] is not None else "–"
+        dc_err = ("not run" if r["dc_err"] != r["dc_err"] else f"{r['dc_err']:.1e}") if r["dc_err"] is not None else "–"
         speed = f"{r['dc'][0] / r['auto'][0]:.2g}×" if r["dc"] else "–"
         npt = _t(r["np"]) if r["np"] else ""
-        err = "0" if r["auto_err"] == 0.0 else f"{r['auto_err']:.1e}"
+        err = "0" if r["auto_err"] == 0.0 else "not run" if r["auto_err"] != r["auto_err"] else f"{r['auto_err']:.1e}"
         print(f"| {r['n']:,} | {r['kind']} | {auto} | {err} | {dc} | {dc_err} | {speed} | {npt} |")
     for r in table:
         if r["kind"] == "perfect" and r["exact2"]:
