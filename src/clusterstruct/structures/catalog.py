@@ -84,7 +84,54 @@ def catalog():
         "cd56se9te26_random": (lambda: alloy(tetrahedron("CdSe", 6), "Te", 0.75, pattern="random", seed=0),
                                "CdTeSe MSC-399 candidate: Cd56Se35 tetrahedron, 26 of 35 Se -> Te (seed 0)"),
     })
+    entries.update(relaxed_entries(entries))
     return entries
+
+
+#: Where the relaxed variants are stored (package data): ``NAME_relaxed.xyz`` and
+#: ``relax_report.csv``, written by ``tools/relax_catalog.py`` (hours of GFN-xTB, so
+#: stored rather than recomputed by ``build catalog``).
+RELAXED_DATA = "data/relaxed"
+
+
+def relax_report():
+    """Rows of the stored relaxation report (every structure tried, ok or not, with the reason)."""
+    import csv
+    import io
+    from importlib import resources
+    path = resources.files("clusterstruct").joinpath(RELAXED_DATA, "relax_report.csv")
+    if not path.is_file():
+        return []
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def relaxed_entries(entries):
+    """``NAME_relaxed`` catalogue entries for the stored relaxed variants of ``entries``."""
+    from importlib import resources
+    folder = resources.files("clusterstruct").joinpath(RELAXED_DATA)
+    out = {}
+    methods = {row["name"]: row["method"] for row in relax_report() if row.get("ok") == "True"}
+    for name, (_, description) in entries.items():
+        if name in methods and folder.joinpath(f"{name}_relaxed.xyz").is_file():
+            out[f"{name}_relaxed"] = (
+                lambda name=name: _stored_relaxed(name),
+                f"{description}; relaxed ({methods[name]}, caps removed)")
+    return out
+
+
+def _stored_relaxed(name):
+    from importlib import resources
+    from ..io import read_structure
+    path = resources.files("clusterstruct").joinpath(RELAXED_DATA, f"{name}_relaxed.xyz")
+    with resources.as_file(path) as real:
+        atoms = read_structure(str(real))
+    keep = {k: atoms.info[k] for k in ("construction", "relaxed", "relax_method", "relax_energy_eV",
+                                       "relax_fmax_eV_A", "relax_steps", "name") if k in atoms.info}
+    atoms.info.clear()
+    atoms.info.update(keep)
+    atoms.info["relaxed"] = True
+    atoms.info["construction"] = keep.get("construction", "") + f" [stored coordinates, {RELAXED_DATA}]"
+    return atoms
 
 
 def annotate(atoms):
@@ -119,6 +166,7 @@ def write_catalog(folder):
                      "mass_Da": f"{d['mass_Da']:.2f}", "point_group": d["point_group"],
                      "rg_number_A": f"{d['rg_number_A']:.4f}", "dmax_A": f"{d['dmax_A']:.4f}",
                      "d_equal_volume_A": f"{d.get('d_equal_volume_A', float('nan')):.4f}",
+                     "relaxed": atoms.info.get("relax_method", "") if atoms.info.get("relaxed") else "",
                      "description": description, "construction": atoms.info.get("construction", "")})
     write_csv_atomic(os.path.join(folder, "manifest.csv"), rows)
     return rows
