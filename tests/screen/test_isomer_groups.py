@@ -70,7 +70,9 @@ def test_isomers_are_grouped_and_what_separates_them_is_named(tmp_path, capsys, 
     monkeypatch.setenv("COLUMNS", "160")
     assert main(["results", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "== isomer groups" in text and "Cd37S20: 2 structures" in text and "best two told apart by:" in text
+    assert "== isomer groups" in text and "Cd37S20: 2 structures" in text
+    assert "told apart by targets: saxs beta_curve" in text
+    assert g["targets_apart"] == ["saxs beta_curve"] and "rg_number_A" in g["observables_apart"]
     assert main(["results", str(out), "--json"]) == 0
     js = json.loads(capsys.readouterr().out)
     assert js["isomer_groups"][0]["formula"] == "Cd37S20"

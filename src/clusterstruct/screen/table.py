@@ -344,7 +344,9 @@ def isomer_groups(cols, state, labels):
     values of :data:`ISOMER_OBSERVABLES` and of each applicable target's term),
     ``told_apart_by`` and ``not_told_apart_by`` (the targets and observables whose values
     differ, or not, between the two best structures; a target separates them when its
-    terms differ by more than :data:`ISOMER_TERM_SEPARATION`).
+    terms differ by more than :data:`ISOMER_TERM_SEPARATION`), and ``told_apart_by`` split
+    into ``targets_apart`` and ``observables_apart`` (what a measurement not yet in the
+    spec could use).
     """
     ok = np.flatnonzero((cols["status"] == "ok") & (cols["duplicate_of"] == -1))
     by_formula = {}
@@ -378,7 +380,10 @@ def isomer_groups(cols, state, labels):
             va, vb = a.get(name, np.nan), b.get(name, np.nan)
             if va == va and vb == vb:
                 (apart if abs(va - vb) > tol else same).append(name)
-        out.append({"formula": form, "structures": reps, "told_apart_by": apart, "not_told_apart_by": same})
+        targets = set(a["terms"])
+        out.append({"formula": form, "structures": reps, "told_apart_by": apart, "not_told_apart_by": same,
+                    "targets_apart": [x for x in apart if x in targets],
+                    "observables_apart": [x for x in apart if x not in targets]})
     return out
 
 
@@ -398,8 +403,9 @@ def format_isomers(groups, *, top=5):
                          + (f" ({r['n_records']} records)" if r["n_records"] > 1 else ""))
         if len(reps) > top:
             lines.append(f"  ... {len(reps) - top} more")
-        lines.append(f"  best two told apart by: {', '.join(g['told_apart_by']) or 'nothing measured'}; "
-                     f"not by: {', '.join(g['not_told_apart_by']) or '-'}")
+        lines.append(f"  best two: told apart by targets: {', '.join(g['targets_apart']) or 'none'}; "
+                     f"by observables (no target yet): {', '.join(g['observables_apart']) or 'none'}; "
+                     f"alike in: {', '.join(g['not_told_apart_by']) or '-'}")
     return "\n".join(lines)
 
 
