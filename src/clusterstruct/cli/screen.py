@@ -136,9 +136,7 @@ class Table:
         out.update({"group_by": self.group_by,
                     "targets": [dict(t, label=lab) for t, lab in zip(self.targets, self.labels)],
                     "groups": json_groups(self.groups, self.labels), "top": json_rows(self.cols, self.groups, top),
-                    "isomer_groups": [dict(g, structures=[{k: v for k, v in r.items() if k != "row"}
-                                                          for r in g["structures"]])
-                                      for g in isomer_groups(self.cols, self.state, self.labels)],
+                    "isomer_groups": isomer_groups(self.cols, self.state, self.labels),
                     "errors": errors})
         return _common.finite_or_none(out)
 

@@ -470,11 +470,17 @@ def _transform(k, hist, dr, q, sig2, n_threads):
             sig2 = None
     if hist.shape[1] == 0 or len(q) == 0:
         return out
-    if USE_RECURRENCE and hist.shape[1] * len(q) >= RECURRENCE_MIN_STEPS and uniform_q(q):
+    if by_recurrence(hist.shape[1], q):
         return _transform_uniform(k, hist, float(dr), q, sig2, n_threads)
     scratch = np.empty((n_threads, hist.shape[1]))
     k.histogram_sinc(hist, float(dr), q, out, scratch, sig2=sig2, n_threads=n_threads)
     return out
+
+
+def by_recurrence(n_nodes, q):
+    """Whether :func:`_transform` takes the recurrence for ``n_nodes`` histogram nodes on ``q``
+    (a uniform grid and at least :data:`RECURRENCE_MIN_STEPS` node x q steps)."""
+    return USE_RECURRENCE and n_nodes * len(q) >= RECURRENCE_MIN_STEPS and uniform_q(q)
 
 
 def _transform_uniform(k, hist, dr, q, sig2, n_threads):

@@ -133,25 +133,24 @@ def _on_lattice(rel, sp, basis, tol):
         inv = np.linalg.inv(basis)
     except np.linalg.LinAlgError:
         return None
+    res = int(round(1 / _OFFSET_RES))
+
+    def keys(f, s):
+        """Species and the three fractional offsets in one int64 (16 + 3 x 16 bits)."""
+        o = np.rint((f - np.floor(f)) / _OFFSET_RES).astype(np.int64) % res
+        return ((s.astype(np.int64) * res + o[:, 0]) * res + o[:, 1]) * res + o[:, 2]
+
     # a few atoms first: off-lattice structures fail here at O(1) cost
-    probe = rel[:: max(1, len(rel) // 64)] @ inv
-    probe = probe - np.floor(probe)
-    pk = np.rint(probe / _OFFSET_RES).astype(np.int64) % int(round(1 / _OFFSET_RES))
-    if len(np.unique(pk, axis=0)) > MAX_GRIDS:
+    step = max(1, len(rel) // 64)
+    if len(np.unique(keys(rel[::step] @ inv, sp[::step]))) > MAX_GRIDS:
         return None
     f = rel @ inv
-    frac = f - np.floor(f)
-    res = int(round(1 / _OFFSET_RES))
-    key = np.rint(frac / _OFFSET_RES).astype(np.int64) % res
-    # species and the three fractional offsets in one int64 (16 + 3 x 16 bits): a 1-D unique
-    full = ((sp.astype(np.int64) * res + key[:, 0]) * res + key[:, 1]) * res + key[:, 2]
-    uniq, grid_of = np.unique(full, return_inverse=True)
+    uniq, grid_of = np.unique(keys(f, sp), return_inverse=True)
     grid_of = grid_of.ravel()
     if len(uniq) > MAX_GRIDS:
         return None
-    ukey = np.column_stack([(uniq // res ** 3), (uniq // res ** 2) % res, (uniq // res) % res, uniq % res])
-    uniq = ukey
-    cells = np.rint(f - uniq[grid_of, 1:] * _OFFSET_RES).astype(np.int64)
+    offset_frac = np.column_stack([(uniq // res ** 2) % res, (uniq // res) % res, uniq % res]) * _OFFSET_RES
+    cells = np.rint(f - offset_frac[grid_of]).astype(np.int64)
     resid = rel - cells @ basis
     offsets = np.zeros((len(uniq), 3))
     for g in range(len(uniq)):
@@ -159,7 +158,7 @@ def _on_lattice(rel, sp, basis, tol):
     err = float(np.sqrt(((resid - offsets[grid_of]) ** 2).sum(axis=1)).max())
     if not err <= tol:
         return None
-    return basis.copy(), cells, grid_of, [int(s) for s in uniq[:, 0]], offsets, err
+    return basis.copy(), cells, grid_of, [int(s) for s in uniq // res ** 3], offsets, err
 
 
 def grid_shape(lat):
@@ -270,13 +269,11 @@ def distance_counts(lat, n_species, *, workers=1):
 
 def histogram_from_counts(r, counts, dr):
     """Cubic-Lagrange histogram (node m at (m - 1) dr) of weighted distances, as the pair loop builds it."""
-    from ._numpy_kernels import cubic_weights
+    from ._numpy_kernels import cubic_spread
     n_bins = int(np.floor((r.max() if len(r) else 0.0) / dr)) + 5
     x = r / dr
     k = x.astype(np.intp)
-    u = x - k
     hist = np.zeros((counts.shape[0], n_bins))
-    for offset, w in enumerate(cubic_weights(u)):
-        for t in range(counts.shape[0]):
-            hist[t] += np.bincount(k + offset, weights=w * counts[t], minlength=n_bins)
+    for t in range(counts.shape[0]):
+        cubic_spread(hist[t], k, x - k, counts[t])
     return hist

@@ -59,6 +59,14 @@ def cubic_weights(u):
             ((u + 1) * u * (u - 1) / 6.0))
 
 
+def cubic_spread(row, k, u, weights=None):
+    """Add to ``row`` each distance's cubic-Lagrange weights at nodes k..k+3 (node k-1..k+2 of
+    fractional offset u; ``weights`` scales each distance's four)."""
+    n_bins = len(row)
+    for offset, w in enumerate(cubic_weights(u)):
+        row += np.bincount(k + offset, weights=w if weights is None else w * weights, minlength=n_bins)
+
+
 def hist_coordinates(pos, dr, single=False):
     """Twin of ``_pairs.hist_coordinates``: (3, N) coordinates in units of dr, centred on the
     bounding box's middle (float32 with ``single``)."""
@@ -94,9 +102,7 @@ def pair_histogram(pos, starts, dr, work, n_threads=1, single=False):
                 d = xyz[i] - other
                 x = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
                 k = x.astype(np.intp)
-                u = (x - k.astype(x.dtype)).astype(np.float64)
-                for offset, w in enumerate(cubic_weights(u)):
-                    work[blk, t] += np.bincount(k + offset, weights=w, minlength=n_bins)
+                cubic_spread(work[blk, t], k, (x - k.astype(x.dtype)).astype(np.float64))
             t += 1
 
 
@@ -120,9 +126,7 @@ def pair_histogram_legacy(pos, starts, dr, work, n_threads=1):
                     continue
                 x = np.sqrt(((other - pos[i]) ** 2).sum(-1)) / dr
                 k = np.floor(x).astype(np.intp)
-                u = x - k
-                for offset, w in enumerate(cubic_weights(u)):
-                    work[blk, t] += np.bincount(k + offset, weights=w, minlength=n_bins)
+                cubic_spread(work[blk, t], k, x - k)
             t += 1
 
 

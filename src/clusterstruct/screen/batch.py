@@ -33,7 +33,6 @@ same functions as :func:`.work.evaluate`.  A candidate that raises anywhere in t
 is evaluated again by :func:`.work.evaluate`, so failures carry exactly its reasons.
 """
 
-
 import numpy as np
 
 from . import work
@@ -191,7 +190,7 @@ def _start_sums(grid, pos, sym, dmax, lay):
                 hist = lay.hists[grid.dr] = np.ascontiguousarray(
                     _engine.distance_histogram(lay.pos, lay.starts, grid.dr, dm, kernel_module=lay.kernels,
                                                n_threads=1), dtype=np.float64)
-            if grid.uniform and hist.shape[1] * len(grid.q) >= _engine.RECURRENCE_MIN_STEPS:
+            if grid.uniform and _engine.by_recurrence(hist.shape[1], grid.q):
                 s.sums = _engine._transform(lay.kernels, hist, grid.dr, grid.q, None, 1)
             else:   # the direct route: stacked with the batch's other histograms
                 s.hist = hist

@@ -364,7 +364,7 @@ def isomer_groups(cols, state, labels):
             sc = cols["score"][rows]
             best = rows[np.argmin(np.where(np.isfinite(sc), sc, np.inf))]
             rec = {"id": int(cols["id"][best]), "score": float(cols["score"][best]), "description": key,
-                   "n_records": int(len(rows)), "row": int(best)}
+                   "n_records": int(len(rows))}
             for name, _, _ in ISOMER_OBSERVABLES:
                 if name in cols:
                     rec[name] = float(cols[name][best])

@@ -242,11 +242,6 @@ def evaluate(spec, task):
     return rec
 
 
-#: Record fields of a relaxed candidate (``[compute] relax``).
-RELAX_FIELDS = ("relax_steps", "relax_seconds", "relax_energy_eV", "relax_fmax_eV_A", "relax_max_displacement_A",
-                "relax_bond_change_A")
-
-
 def relax_candidate(options, atoms, name):
     """Relax one candidate as ``[compute] relax`` says: (core atoms relaxed, record fields).
 

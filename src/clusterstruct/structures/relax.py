@@ -51,22 +51,15 @@ def relax(atoms, calculator="gfn2", *, fmax=0.05, steps=200, optimizer="BFGS", c
         ``relax_steps``, ``relax_converged`` and the method.
     """
     import ase.optimize
-    from .lattices import CHALCOGENS, METALS
 
     if optimizer not in OPTIMIZERS:
         raise ClusterstructError(f"unknown optimiser {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     out = atoms.copy()
     method = getattr(calculator, "name", type(calculator).__name__)
     if isinstance(calculator, str):
-        key = calculator.lower()
-        if key not in ("gfn1", "gfn2"):
-            raise ClusterstructError(f"unknown calculator {calculator!r}; pass an ASE calculator or gfn1/gfn2")
         if charge is None:
-            sym = out.get_chemical_symbols()
-            charge = 2 * (sum(s in METALS for s in sym) - sum(s in CHALCOGENS for s in sym)) \
-                if set(sym) <= METALS | CHALCOGENS else 0
-        method = {"gfn1": "GFN1-xTB", "gfn2": "GFN2-xTB"}[key]
-        calculator = xtb_calculator(method, charge=charge)
+            charge = _bare_core_charge(out)
+        calculator, method = _calculator_from(calculator, charge)
     out.calc = calculator
     opt = getattr(ase.optimize, optimizer)(out, logfile=logfile)
     converged = bool(opt.run(fmax=fmax, steps=steps))
@@ -203,6 +196,15 @@ CALCULATORS = {
 }
 
 
+def _bare_core_charge(atoms):
+    """2 n_metal - 2 n_chalcogen for a bare Zn/Cd chalcogenide core, else 0."""
+    from .lattices import CHALCOGENS, METALS
+    sym = atoms.get_chemical_symbols()
+    if not set(sym) <= METALS | CHALCOGENS:
+        return 0
+    return 2 * (sum(s in METALS for s in sym) - sum(s in CHALCOGENS for s in sym))
+
+
 def _calculator_from(method, charge):
     if isinstance(method, str):
         key = method.lower()
@@ -257,10 +259,7 @@ def _relax_one(name, atoms, opts):
             work = passivate(work, opts["passivate"])
         charge = work.info.get("charge")
         if charge is None:
-            from .lattices import CHALCOGENS, METALS
-            sym = work.get_chemical_symbols()
-            charge = (2 * (sum(s in METALS for s in sym) - sum(s in CHALCOGENS for s in sym))
-                      if set(sym) <= METALS | CHALCOGENS else 0)
+            charge = _bare_core_charge(work)
         calc, label = _calculator_from(opts["method"], charge)
         res["method"] = (f"{label} {opts['optimizer']} fmax={opts['fmax']} charge={charge}"
                          + (f" passivate={opts['passivate']}" if opts["passivate"] else ""))
