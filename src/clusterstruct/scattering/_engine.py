@@ -283,6 +283,10 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
             raise ClusterstructError(
                 f"mode 'lattice': the atoms are not all on the sites of one crystal lattice (within "
                 f"{_lattice.SITE_TOL_A:g} A, at most {_lattice.MAX_GRIDS} sublattices); use 'auto'")
+    if dmax is None and n > DMAX_ALL_PAIRS:
+        # Only sizes the histogram (its empty tail costs nothing) and feeds the cost model:
+        # the bound is ~1 ms cheaper than the hull's Dmax at 4,000 atoms, 3-5 ms at 16,000.
+        dmax = distance_bound(pos)
     if mode == "auto":
         if dmax is None:
             dmax = max_distance(pos, backend=backend)
@@ -297,7 +301,8 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
         dmax = max_distance(pos, backend=backend)
     hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k,
                               n_threads=n_threads if n_pairs >= THREADS_MIN_PAIRS else 1)
-    out[:] = _transform(k, hist, dr, q, None, n_threads)
+    used = np.flatnonzero(np.any(hist != 0, axis=0))
+    out[:] = _transform(k, hist[:, :used[-1] + 1] if len(used) else hist, dr, q, None, n_threads)
     return PairSums(out, pairs, counts, mode, float(dr))
 
 
@@ -548,6 +553,19 @@ def _positions(positions):
     if not np.isfinite(pos).all():
         raise ClusterstructError("positions contain NaN or infinite coordinates")
     return pos
+
+
+def distance_bound(positions):
+    """An upper bound on Dmax [A]: twice the largest distance from the centroid.
+
+    Dmax <= bound <= 2 Dmax (the centroid lies in the convex hull); within an atom's
+    spacing of Dmax for spheres and rods, 1.22 Dmax for a regular tetrahedron.
+    """
+    pos = _positions(positions)
+    if len(pos) < 2:
+        return 0.0
+    d = pos - pos.mean(axis=0)
+    return 2.0 * float(np.sqrt(np.max(np.einsum("ij,ij->i", d, d))))
 
 
 def max_distance(positions, *, backend="auto"):

@@ -153,7 +153,8 @@ def debye_intensity_arrays(positions, symbols, q, *, b_iso=None, mode="auto", ba
     """
     from ase.data import chemical_symbols
 
-    symbols = [chemical_symbols[s] if isinstance(s, (int, np.integer)) else str(s) for s in symbols]
+    if not (isinstance(symbols, list) and set(map(type, symbols)) <= {str}):
+        symbols = [chemical_symbols[s] if isinstance(s, (int, np.integer)) else str(s) for s in symbols]
     pos = np.asarray(positions, dtype=float)
     if check:
         from ..io import check_arrays
