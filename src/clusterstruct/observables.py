@@ -148,8 +148,11 @@ def guess_shape(atoms):
     pos = atoms.positions[_core(atoms)]
     if len(pos) < 4:
         return "sphere"
-    lam = np.linalg.eigvalsh(np.cov((pos - pos.mean(axis=0)).T, bias=True))
-    kappa2 = 1.0 - 3.0 * (lam[0] * lam[1] + lam[1] * lam[2] + lam[2] * lam[0]) / max(lam.sum() ** 2, 1e-300)
+    # kappa^2 = 1 - 3 (l1 l2 + l2 l3 + l3 l1) / (l1 + l2 + l3)^2 over the eigenvalues of the
+    # gyration tensor S; by its invariants, = 3/2 tr(S^2) / tr(S)^2 - 1/2 (no eigensolver)
+    d = pos - pos.mean(axis=0)
+    S = d.T @ d
+    kappa2 = 1.5 * float(np.sum(S * S)) / max(float(np.trace(S)) ** 2, 1e-300) - 0.5
     if kappa2 > TETRAHEDRON_MAX_KAPPA2:
         return "sphere"
     dmax = max_dimension(pos)

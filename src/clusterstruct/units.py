@@ -198,8 +198,21 @@ def volume_per_atom(material, lattice="zincblende", *, x=None, a=None):
 
 def core_mask(obj):
     """Boolean mask of the core (metal and chalcogen) atoms."""
+    numbers = getattr(obj, "numbers", None)
+    if numbers is not None and len(numbers) == len(obj):  # ase.Atoms: by atomic number
+        return _CORE_Z[np.asarray(numbers, dtype=np.intp)]
     sym = np.array(_symbols(obj))
     return np.isin(sym, list(METALS | CHALCOGENS))
+
+
+def _core_z():
+    from ase.data import atomic_numbers
+    lut = np.zeros(len(atomic_numbers) + 1, bool)
+    lut[[atomic_numbers[s] for s in METALS | CHALCOGENS]] = True
+    return lut
+
+
+_CORE_Z = _core_z()
 
 
 def equal_volume_diameter_A(n_atoms, v_atom):

@@ -3,7 +3,8 @@
 Every field is compared exactly: arrays by dtype, shape and value (0 ulp, NaN equal to NaN),
 floats and strings by equality, so ids, statuses, failure reasons, profiles, structures,
 keys and score terms must all be the same.  Independent facts are checked too: the 0.4 A
-sphere holds no atom (one failed record, with that reason), Zn10Se4 weighs
+sphere holds no atom (one failed record, with that reason), rattled copies with atoms
+pushed within 0.5 A of each other fail with the overlap reason, Zn10Se4 weighs
 10 x 65.38 + 4 x 78.971 Da, and the histograms of rattled copies are transformed together
 (fewer kernel calls than candidates).
 """
@@ -42,6 +43,13 @@ rattle = {{sigma = 0.03, copies = 2}}
 kind = "sphere"
 material = "CdS"
 radius = [5.0, 0.4]      # 0.4 A holds no atom: a failed record
+
+[[candidates]]
+kind = "sphere"
+material = "ZnSe"
+radius = 6.0
+centre = "metal"
+rattle = {{sigma = 0.9, copies = 3}}   # atoms pushed within 0.5 A of each other: failed records
 
 [[candidates]]
 kind = "tetrahedron"
@@ -179,7 +187,10 @@ def test_batch_records_equal_per_candidate_records(tmp_path, monkeypatch, optics
     monkeypatch.undo()
     _same(ref, new)
     failed = [r for r in new if r["status"] != "ok"]
-    assert len(failed) == 1 and "holds no atom" in failed[0]["error"]
+    assert sum("holds no atom" in r["error"] for r in failed) == 1
+    overlaps = [r for r in failed if "closer than 0.5 A" in r["error"]]
+    assert len(overlaps) >= 1 and all("ZnSe" in r["description"] and "radius=6.0" in r["description"] for r in overlaps)
+    assert len(failed) == 1 + len(overlaps)
     zn10se4 = [r for r in new if r["status"] == "ok" and r["formula"] == "Zn10Se4"]
     assert zn10se4 and zn10se4[0]["mass_Da"] == pytest.approx(10 * 65.38 + 4 * 78.971, abs=1e-6)
     # the 26 rattled spheres' histograms went through far fewer kernel calls than candidates

@@ -601,21 +601,35 @@ def pair_distances(positions, species, *, sort=False, backend="auto"):
     pos = _positions(positions)
     k = kernels(backend)
     order, labels, starts = species_layout(species)
-    pos = np.ascontiguousarray(pos[order])
-    n = len(pos)
-    flat = np.empty(n * (n - 1) // 2)
-    k.pair_distances(pos, starts, flat)
+    flat = layout_distances(np.ascontiguousarray(pos[order]), starts, sort=sort, kernel_module=k)
     sizes = np.diff(starts)
-    groups = []
-    at = 0
-    for a in range(len(labels)):
-        for b in range(a, len(labels)):
-            m = int(sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b])
-            g = flat[at:at + m]
-            groups.append(np.sort(g) if sort else g)
-            at += m
+    groups = [flat[a:b] for a, b in distance_groups(sizes)]
     return PairDistances(groups, species_pairs(labels),
                          {lab: int(sizes[i]) for i, lab in enumerate(labels)})
+
+
+def distance_groups(sizes):
+    """(start, stop) of each species pair's block in :func:`layout_distances`' output (kernel order)."""
+    bounds, at = [], 0
+    for a in range(len(sizes)):
+        for b in range(a, len(sizes)):
+            m = int(sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b])
+            bounds.append((at, at + m))
+            at += m
+    return bounds
+
+
+def layout_distances(pos_sorted, starts, *, sort=False, kernel_module=None):
+    """All r_ij [A], i<j, of atoms already in :func:`species_layout` order, as one flat array
+    of species-pair blocks (:func:`distance_groups`); ``sort`` sorts each block in place."""
+    k = kernel_module or kernels("auto")
+    n = len(pos_sorted)
+    flat = np.empty(n * (n - 1) // 2)
+    k.pair_distances(pos_sorted, starts, flat)
+    if sort:
+        for a, b in distance_groups(np.diff(starts)):
+            flat[a:b].sort()
+    return flat
 
 
 #: Below this many atoms :func:`neighbours` sweeps along x without looking for the

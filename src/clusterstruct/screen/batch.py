@@ -25,9 +25,16 @@
   The exact route and uniform grids (the recurrence) go through ``pair_sinc_sums`` per
   candidate, unchanged;
 * the intensity from the pair sums follows :func:`clusterstruct.scattering.debye_intensity_arrays`
-  with the form factors of each (element, q grid) computed once.
+  with the form factors of each (element, q grid) computed once;
+* **one distance pass for the key and the overlap check**: the sorted pair distances of
+  :func:`clusterstruct.scattering._engine.layout_distances` give the geometry key (by
+  :func:`~clusterstruct.structures.composition.key_of_sorted_distances`, the function
+  :func:`~clusterstruct.structures.composition.geometry_key` ends in) and the closest pair;
+  only a candidate whose closest pair is within 1e-9 of the 0.5 A limit or below it (or with
+  non-finite coordinates) goes through :func:`clusterstruct.io.check_arrays`, which then
+  raises with its reason.
 
-Everything else (Dmax, geometry key, element and overlap checks, radii of gyration, the
+Everything else (Dmax, radii of gyration, the
 SAXS chi^2 and the combination of the score terms, :func:`.work.score_terms`) calls the
 same functions as :func:`.work.evaluate`.  A candidate that raises anywhere in this path
 is evaluated again by :func:`.work.evaluate`, so failures carry exactly its reasons.
@@ -247,7 +254,7 @@ def _intensity(grid, s):
 
 
 class _Candidate:
-    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "lay")
+    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "lay", "key")
 
 
 def _arrays_of(spec, task):
@@ -291,9 +298,9 @@ def _envelope(comp, k, t, arrays):
 
 def evaluate_batch(spec, tasks):
     """Records of ``tasks`` (one per task, in order), equal to ``[work.evaluate(spec, t) for t in tasks]``."""
-    from ..io import check_arrays
+    from ..io import MIN_DISTANCE, check_arrays
     from ..scattering.sizes import max_dimension, radius_of_gyration
-    from ..structures.composition import geometry_key
+    from ..structures.composition import key_of_sorted_distances
     from ..scattering import _engine
     if spec.get("relax"):  # a relaxation per candidate costs seconds: the batch path saves nothing
         return [work.evaluate(spec, t) for t in tasks]
@@ -315,8 +322,14 @@ def evaluate_batch(spec, tasks):
             c.comp = ctx.composition(spec, sym)
             c.arrays = _Arrays(pos, c.comp.sym, c.comp.numbers)
             c.dmax = max_dimension(pos)
-            check_arrays(pos, c.comp.sym)
             c.lay = _Layout(pos, c.comp.sym, kern)
+            flat = _engine.layout_distances(c.lay.pos, c.lay.starts, sort=True, kernel_module=kern)
+            # check_arrays' element checks ran once for the composition; its overlap test
+            # needs the closest pair, which these distances hold: only a candidate with a
+            # pair near or below the limit (or non-finite coordinates) goes through it
+            if not (len(flat) and flat.min() > MIN_DISTANCE * (1 + 1e-9)) or not np.isfinite(pos).all():
+                check_arrays(pos, c.comp.sym)
+            c.key = key_of_sorted_distances(flat, c.lay.labels, np.diff(c.lay.starts))
             c.sums = _start_sums(ctx.spec_grid, pos, c.comp.sym, c.dmax, c.lay)
         except Exception:  # any failure: the per-candidate path records it with its reason
             out[i] = work.evaluate(spec, task)
@@ -352,7 +365,7 @@ def evaluate_batch(spec, tasks):
                 "status": "ok", "error": "", "formula": comp.formula, "n_atoms": len(comp.sym),
                 "mass_Da": comp.mass, "rg_number_A": radius_of_gyration(pos),
                 "rg_electron_A": radius_of_gyration(pos, comp.weights), "dmax_A": c.dmax,
-                "geometry_key": geometry_key(arrays), "profile": prof.astype(np.float32),
+                "geometry_key": c.key, "profile": prof.astype(np.float32),
                 "positions": pos.ravel().astype(np.float64), "numbers": comp.numbers.copy(),
             })
             pre = {"material": (comp.material, comp.material_note),

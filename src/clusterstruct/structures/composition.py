@@ -49,16 +49,26 @@ def geometry_key(atoms, decimals=3):
 
     Equal for copies that differ by rotation, translation, reflection or atom
     order; distances are rounded to ``decimals`` [A].  The distances come from
-    one pass of the pair engine (:func:`clusterstruct.scattering._engine.pair_distances`),
+    one pass of the pair engine (:func:`clusterstruct.scattering._engine.layout_distances`),
     element pairs in alphabetical order.
     """
-    from ..scattering._engine import pair_distances
-    pd = pair_distances(atoms.positions, atoms.get_chemical_symbols(), sort=True)
+    from ..scattering._engine import layout_distances, species_layout
+    order, labels, starts = species_layout(atoms.get_chemical_symbols())
+    flat = layout_distances(np.ascontiguousarray(np.asarray(atoms.positions, dtype=np.float64)[order]),
+                            starts, sort=True)
+    return key_of_sorted_distances(flat, labels, np.diff(starts), decimals)
+
+
+def key_of_sorted_distances(flat, labels, sizes, decimals=3):
+    """The :func:`geometry_key` of distances from ``layout_distances(..., sort=True)``.
+
+    ``labels`` and ``sizes`` are the species and their atom counts in layout order.  The
+    distances are rounded in place (rounding after sorting keeps the order: it is monotonic).
+    """
     h = hashlib.sha256()
-    for el, n in pd.counts.items():
-        h.update(f"{el}{n};".encode())
-    for d in pd.distances:
-        h.update(np.round(d, decimals).tobytes())
+    for el, n in zip(labels, sizes):
+        h.update(f"{el}{int(n)};".encode())
+    h.update(np.round(flat, decimals, out=flat))
     return h.hexdigest()
 
 
