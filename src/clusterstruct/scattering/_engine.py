@@ -407,14 +407,14 @@ def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads
     T = len(starts) - 1
     n_tp = T * (T + 1) // 2
     n_bins = int(np.floor(dmax / dr)) + 5
-    n_rows = int(np.max(np.diff(starts)))
-    # The block count depends on the input only (never on n_threads), so the
-    # summed histogram is identical for any thread count.
-    n_blocks = int(np.clip(_HIST_MEMORY // (8 * n_tp * n_bins), 1, 16))
-    n_blocks = max(1, min(n_blocks, n_rows))
     n = int(starts[-1])
     if n * (n - 1) // 2 < THREADS_MIN_PAIRS:  # run on one thread (pair_sinc_sums): one block
         n_blocks = 1
+    else:
+        # The block count depends on the input only (never on n_threads), so the
+        # summed histogram is identical for any thread count.
+        n_rows = int(np.max(np.diff(starts)))
+        n_blocks = max(1, min(_HIST_MEMORY // (8 * n_tp * n_bins), 16, n_rows))
     work = np.zeros((n_blocks, n_tp, n_bins))
     if LEGACY_PAIR_PASS:
         kernel_module.pair_histogram_legacy(pos_sorted, starts, float(dr), work, n_threads)
@@ -425,7 +425,7 @@ def distance_histogram(pos_sorted, starts, dr, dmax, *, kernel_module, n_threads
             kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads, single=True)
         else:
             kernel_module.pair_histogram(pos_sorted, starts, float(dr), work, n_threads)
-    return work.sum(axis=0)
+    return work[0] if n_blocks == 1 else work.sum(axis=0)
 
 
 @dataclass(frozen=True)

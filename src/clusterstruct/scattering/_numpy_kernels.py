@@ -150,7 +150,7 @@ def histogram_sinc(hist, dr, q, out, scratch=None, sig2=None, n_threads=1):
 
 
 #: Steps of the uniform-q recurrence between two fresh sincos, as in the kernel.
-RESEED = 32
+RESEED = 128
 
 
 def sin_sums_uniform(w, r, q, out, sig2=None, n_threads=1):

@@ -27,7 +27,7 @@ error against the exact sum is below 1e-6 relative at every q, minima included
 (bound and measurements in ``cython_ext/_pairs.pyx``; tests in
 ``tests/scattering/test_debye.py`` and ``test_kernel_recurrence.py``).  On a
 uniform q grid both sum sin(q r)/r by a recurrence along q (one sincos per
-distance or node per 32 q values, angle addition in between; ~1e-13 relative),
+distance or node per 128 q values, angle addition in between; ~1e-13 relative),
 and ``mode="auto"`` picks the cheaper by the cost model of
 ``_engine.auto_mode`` (constants from ``benchmarks/cost_model.py``); other grids
 take one sine per term and the rule ``_engine.PAIRS_PER_BIN``.

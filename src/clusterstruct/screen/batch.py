@@ -91,6 +91,12 @@ class _Composition:
             self.material, self.material_note = None, f"material: {exc}"
         self.envelope = {}
         self.peaks = {}
+        from ..scattering import _engine
+        self.order, self.labels, self.starts = _engine.species_layout(self.sym)
+        self.pairs = _engine.species_pairs(self.labels)
+        self.counts = {lab: int(self.starts[i + 1] - self.starts[i]) for i, lab in enumerate(self.labels)}
+        self.sizes = np.diff(self.starts)
+        self.intensity_coefficients = {}   # id(grid) -> (pair coefficients, self terms) of _intensity
 
 
 class _Grid:
@@ -163,12 +169,10 @@ class _Layout:
 
     __slots__ = ("labels", "starts", "pos", "pairs", "counts", "hists", "kernels")
 
-    def __init__(self, pos, sym, kernels):
-        from ..scattering import _engine
-        order, self.labels, self.starts = _engine.species_layout(sym)
-        self.pos = np.ascontiguousarray(np.ascontiguousarray(pos, dtype=np.float64)[order])
-        self.pairs = _engine.species_pairs(self.labels)
-        self.counts = {lab: int(self.starts[i + 1] - self.starts[i]) for i, lab in enumerate(self.labels)}
+    def __init__(self, pos, comp, kernels):
+        # the species order of _engine.species_layout, computed once per composition
+        self.labels, self.starts, self.pairs, self.counts = comp.labels, comp.starts, comp.pairs, comp.counts
+        self.pos = np.ascontiguousarray(np.ascontiguousarray(pos, dtype=np.float64)[comp.order])
         self.hists = {}             # histogram spacing -> pair-distance histogram
         self.kernels = kernels
 
@@ -241,16 +245,23 @@ def _finish_sums(grid, pending):
             at += t
 
 
-def _intensity(grid, s):
-    """I(q) from pair sums, as :func:`clusterstruct.scattering.debye_intensity_arrays` forms it (B = 0)."""
-    parts = []
-    for t, (ea, eb) in enumerate(s.pairs):
-        f0a, fda = grid.f0(ea)
-        term = 2.0 * fda * grid.f0(eb)[1] * s.sums[t]
-        if ea == eb:
-            term = term + s.counts[ea] * f0a ** 2
-        parts.append(term)
-    return np.sum(parts, axis=0)
+def _intensity(grid, s, comp):
+    """I(q) from pair sums, as :func:`clusterstruct.scattering.debye_intensity_arrays` forms it (B = 0).
+
+    There each pair's term is 2.0 * fd_a * fd_b * S_t (left to right), plus n_a f0_a^2 for
+    like pairs, and the terms are summed along the pair axis; the coefficients
+    (2.0 * fd_a) * fd_b and the self terms are computed once per (grid, composition), so
+    the same operations give the same bits.
+    """
+    co = comp.intensity_coefficients.get(id(grid))
+    if co is None or co[0] is not grid:
+        coef = np.array([2.0 * grid.f0(ea)[1] * grid.f0(eb)[1] for ea, eb in s.pairs])
+        like = [(t, s.counts[ea] * grid.f0(ea)[0] ** 2) for t, (ea, eb) in enumerate(s.pairs) if ea == eb]
+        co = comp.intensity_coefficients[id(grid)] = (grid, coef, like)
+    terms = co[1] * s.sums
+    for t, self_term in co[2]:
+        terms[t] = terms[t] + self_term
+    return np.sum(terms, axis=0)
 
 
 class _Candidate:
@@ -322,14 +333,14 @@ def evaluate_batch(spec, tasks):
             c.comp = ctx.composition(spec, sym)
             c.arrays = _Arrays(pos, c.comp.sym, c.comp.numbers)
             c.dmax = max_dimension(pos)
-            c.lay = _Layout(pos, c.comp.sym, kern)
+            c.lay = _Layout(pos, c.comp, kern)
             flat = _engine.layout_distances(c.lay.pos, c.lay.starts, sort=True, kernel_module=kern)
             # check_arrays' element checks ran once for the composition; its overlap test
             # needs the closest pair, which these distances hold: only a candidate with a
             # pair near or below the limit (or non-finite coordinates) goes through it
             if not (len(flat) and flat.min() > MIN_DISTANCE * (1 + 1e-9)) or not np.isfinite(pos).all():
                 check_arrays(pos, c.comp.sym)
-            c.key = key_of_sorted_distances(flat, c.lay.labels, np.diff(c.lay.starts))
+            c.key = key_of_sorted_distances(flat, c.comp.labels, c.comp.sizes)
             c.sums = _start_sums(ctx.spec_grid, pos, c.comp.sym, c.dmax, c.lay)
         except Exception:  # any failure: the per-candidate path records it with its reason
             out[i] = work.evaluate(spec, task)
@@ -360,7 +371,7 @@ def evaluate_batch(spec, tasks):
             continue
         try:
             comp, arrays, pos = c.comp, c.arrays, c.arrays.positions
-            prof = _intensity(ctx.spec_grid, c.sums)
+            prof = _intensity(ctx.spec_grid, c.sums, comp)
             rec.update({
                 "status": "ok", "error": "", "formula": comp.formula, "n_atoms": len(comp.sym),
                 "mass_Da": comp.mass, "rg_number_A": radius_of_gyration(pos),
@@ -369,7 +380,7 @@ def evaluate_batch(spec, tasks):
                 "positions": pos.ravel().astype(np.float64), "numbers": comp.numbers.copy(),
             })
             pre = {"material": (comp.material, comp.material_note),
-                   "saxs": {k: _intensity(g, s) for k, (g, s) in c.saxs.items()},
+                   "saxs": {k: _intensity(g, s, comp) for k, (g, s) in c.saxs.items()},
                    "envelope": {k: _envelope(comp, k, t, arrays) for k, t in enumerate(spec["targets"])
                                 if t["kind"] == "mass" and t.get("envelope") and work.applies(t, comp.material)}}
             if comp.material is not None:
