@@ -107,7 +107,9 @@ def test_meta_records_settings():
     m = prof.meta
     assert m["counts"] == {"Cd": 20, "Se": 10} and m["formula"] == "Cd20Se10"
     assert m["b_iso_A2"] == {"Cd": 0.5, "Se": 0.5} and m["q_unit"] == "1/A"
-    assert m["mode"] == "exact" and "version" in m
+    # a perfect 30-atom cluster fills few histogram nodes: auto takes the histogram
+    assert m["mode"] == "histogram" and "version" in m
+    assert debye_intensity(tetrahedron("CdSe", 4), Q, mode="exact").meta["mode"] == "exact"
 
 
 @pytest.mark.parametrize("q,match", [
@@ -167,3 +169,18 @@ def test_guinier_fit_of_sphere_profile(qrg_max, bias):
     fit = guinier_fit(q, intensity)
     assert fit.rg / rg - 1 == pytest.approx(bias, abs=1e-3)
     assert fit.i0 == pytest.approx(1e4, rel=1e-2)
+
+
+def test_auto_counts_the_histograms_filled_nodes():
+    """Perfect small clusters fill few nodes (histogram); rattled ones most (exact, near a tie)."""
+    from clusterstruct.scattering import _engine
+    from clusterstruct.structures import carve_sphere
+    q = np.linspace(0.01, 2.5, 500)
+    atoms = carve_sphere("ZnSe", 6.4, centre="metal", min_bonds=0)
+    pos, sym = atoms.positions, atoms.get_chemical_symbols()
+    assert _engine.pair_sinc_sums(pos, sym, q).mode == "histogram"
+    rattled = pos + np.random.default_rng(7).normal(scale=0.05, size=pos.shape)
+    assert _engine.pair_sinc_sums(rattled, sym, q).mode == "exact"
+    # counting the nodes needs the histogram; without it every node counts (the old model)
+    n = len(pos)
+    assert _engine.auto_mode(n * (n - 1) // 2, 13.0 / 0.006 + 5, 500, 3, True) == "exact"

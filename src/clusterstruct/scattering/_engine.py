@@ -66,26 +66,30 @@ USE_RECURRENCE = True
 
 #: Histogram transforms of fewer node x q steps than this take the direct route on
 #: uniform grids too: with the blocked kernel (4 q per pass over each row) it is as fast
-#: there as the recurrence (benchmarks/cost_model.py, quiet machine, 1 thread, T = 3:
-#: 0.06 vs 0.10 ms at 3e4 steps, 0.15 vs 0.16 at 1e5, 0.25 vs 0.30 at 1.6e5, 0.52 vs 0.47
-#: at 3e5, 3.4 vs 2.7 at 2e6), and a stack of histograms (a screening batch) shares its
-#: sines.  The cost model of auto_mode still counts recurrence steps; the two differ
+#: there as the recurrence (benchmarks/cost_model.py, quiet machine, 1 thread, T = 3,
+#: recurrence reseeded every 128 q, recurrence vs direct: 0.09 vs 0.06 ms at 3e4 steps,
+#: 0.14 vs 0.15 at 1e5, 0.21 vs 0.25 at 1.6e5, 0.36 vs 0.51 at 3e5, 1.9 vs 3.2 at 2e6),
+#: and a stack of histograms (a screening batch) shares its sines.  The cost model of auto_mode still counts recurrence steps; the two differ
 #: little below this size.
-RECURRENCE_MIN_STEPS = 200_000
+RECURRENCE_MIN_STEPS = 100_000
 
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
 #: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with
-#: nothing else running (AVX2 clone, new pair pass; three runs gave 1.27-1.34, 0.03-0.18,
-#: 3.3-3.9 and 1.3-1.7; rounded up):
+#: nothing else running (AVX2 clone, recurrence reseeded every 128 q; three runs gave
+#: 0.57-0.90, 0.05-0.12, 2.33-2.36 and 1.08-1.12; rounded up):
 #: COST_ROT per node and q (one angle-addition step), COST_DOT per node, q and species
 #: pair (one multiply-add), COST_PAIR per pair of the histogram pass (distance and
 #: 4-node cubic spread), COST_DIST per pair of the distance pass of the exact route.
 #: exact: n_pairs (COST_DIST + nq (COST_ROT + COST_DOT));
-#: histogram: n_pairs COST_PAIR + n_nodes nq (COST_ROT + n_species_pairs COST_DOT).
-COST_ROT = 1.3
-COST_DOT = 0.15
-COST_PAIR = 3.9
-COST_DIST = 1.6
+#: histogram: n_pairs COST_PAIR + n_used nq (COST_ROT + n_species_pairs COST_DOT), n_used
+#: the histogram's non-empty nodes (the transform skips empty ones: a perfect 47-atom
+#: cluster fills ~1/10 of its nodes, a rattled one most of them).  Where the exact route
+#: is possible the histogram is built first to count them: its pass costs
+#: n_pairs COST_PAIR, under 1 % of the exact route's n_pairs nq (COST_ROT + COST_DOT).
+COST_ROT = 0.9
+COST_DOT = 0.12
+COST_PAIR = 2.4
+COST_DIST = 1.1
 
 #: The exact route by recurrence holds all distances in memory: above this many pairs
 #: (16 MB per array) the tiled direct sum is used instead.
@@ -203,15 +207,31 @@ def _threads_for(steps, n_threads):
     return n_threads if steps >= THREADS_MIN_STEPS else 1
 
 
-def auto_mode(n_pairs, n_nodes, nq, n_species_pairs, uniform):
-    """"exact" or "histogram", whichever the cost model predicts faster (see :data:`COST_ROT`)."""
+def auto_mode(n_pairs, n_nodes, nq, n_species_pairs, uniform, *, histogram=None):
+    """"exact" or "histogram", whichever the cost model predicts faster (see :data:`COST_ROT`).
+
+    ``histogram``: a zero-argument callable returning the pair-distance histogram (built
+    on demand, kept by the caller for the transform); on uniform grids where the exact
+    route is possible, the model counts the histogram's non-empty nodes with it instead of
+    assuming all ``n_nodes`` are.
+    """
     if not uniform:
         return "histogram" if n_pairs > PAIRS_PER_BIN * n_nodes else "exact"
     if n_pairs > EXACT_RECURRENCE_MAX_PAIRS:
         return "histogram"
+    if histogram is not None:
+        n_nodes = int(np.count_nonzero(np.any(histogram() != 0, axis=0)))
     exact = n_pairs * (COST_DIST + nq * (COST_ROT + COST_DOT))
     hist = n_pairs * COST_PAIR + n_nodes * nq * (COST_ROT + n_species_pairs * COST_DOT)
-    return "histogram" if hist < exact else "exact"
+    return "histogram" if hist < EXACT_PREFERENCE * exact else "exact"
+
+
+#: auto_mode takes the histogram only where the model predicts it at most this fraction of
+#: the exact route's time: near a tie the exact sum (error ~1e-14, against <= 1e-6) wins.
+#: A rattled 47-atom sphere (500 q): 0.48 against 0.55 ms predicted, 0.48 against 0.47
+#: measured (benchmarks/bench_saxs.py), so exact; the perfect one 0.05 against 0.55
+#: predicted, 0.16 against 0.47 ms measured, so histogram.
+EXACT_PREFERENCE = 0.8
 
 
 def default_dr(q_max):
@@ -283,26 +303,38 @@ def pair_sinc_sums(positions, species, q, *, mode="auto", backend="auto", dr=Non
             raise ClusterstructError(
                 f"mode 'lattice': the atoms are not all on the sites of one crystal lattice (within "
                 f"{_lattice.SITE_TOL_A:g} A, at most {_lattice.MAX_GRIDS} sublattices); use 'auto'")
-    if dmax is None and n > DMAX_ALL_PAIRS:
-        # Only sizes the histogram (its empty tail costs nothing) and feeds the cost model:
+    by_bound = dmax is None and n > DMAX_ALL_PAIRS
+    if by_bound:
+        # Only sizes the histogram (its empty tail is cut below) and feeds the cost model:
         # the bound is ~1 ms cheaper than the hull's Dmax at 4,000 atoms, 3-5 ms at 16,000.
         dmax = distance_bound(pos)
+    pass_threads = n_threads if n_pairs >= THREADS_MIN_PAIRS else 1
+    hist = None
     if mode == "auto":
         if dmax is None:
             dmax = max_distance(pos, backend=backend)
-        mode = auto_mode(n_pairs, dmax / dr + 5, len(q), len(pairs), uniform)
+
+        def histogram():
+            nonlocal hist
+            if hist is None:
+                hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k, n_threads=pass_threads)
+            return hist
+
+        mode = auto_mode(n_pairs, dmax / dr + 5, len(q), len(pairs), uniform, histogram=histogram)
     if mode == "exact":
         if uniform and n_pairs <= EXACT_RECURRENCE_MAX_PAIRS:
             _exact_uniform(k, pos, starts, q, out, n_threads)
         else:
             k.debye_exact(pos, starts, q, out, n_threads)
         return PairSums(out, pairs, counts, mode, None)
-    if dmax is None:
-        dmax = max_distance(pos, backend=backend)
-    hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k,
-                              n_threads=n_threads if n_pairs >= THREADS_MIN_PAIRS else 1)
-    used = np.flatnonzero(np.any(hist != 0, axis=0))
-    out[:] = _transform(k, hist[:, :used[-1] + 1] if len(used) else hist, dr, q, None, n_threads)
+    if hist is None:
+        if dmax is None:
+            dmax = max_distance(pos, backend=backend)
+        hist = distance_histogram(pos, starts, dr, dmax, kernel_module=k, n_threads=pass_threads)
+    if by_bound:
+        used = np.flatnonzero(np.any(hist != 0, axis=0))
+        hist = hist[:, :used[-1] + 1] if len(used) else hist
+    out[:] = _transform(k, hist, dr, q, None, n_threads)
     return PairSums(out, pairs, counts, mode, float(dr))
 
 

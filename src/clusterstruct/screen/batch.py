@@ -194,13 +194,18 @@ def _start_sums(grid, pos, sym, dmax, lay):
     if 2 <= n < _engine.LATTICE_MIN_ATOMS:
         n_pairs = n * (n - 1) // 2
         dm = dmax if dmax is not None else _engine.max_distance(lay.pos)
-        if _engine.auto_mode(n_pairs, dm / grid.dr + 5, len(grid.q), len(lay.pairs), grid.uniform) == "histogram":
-            s.pairs, s.counts = lay.pairs, lay.counts
-            hist = lay.hists.get(grid.dr)
-            if hist is None:
-                hist = lay.hists[grid.dr] = np.ascontiguousarray(
+
+        def histogram():
+            if grid.dr not in lay.hists:
+                lay.hists[grid.dr] = np.ascontiguousarray(
                     _engine.distance_histogram(lay.pos, lay.starts, grid.dr, dm, kernel_module=lay.kernels,
                                                n_threads=1), dtype=np.float64)
+            return lay.hists[grid.dr]
+
+        if _engine.auto_mode(n_pairs, dm / grid.dr + 5, len(grid.q), len(lay.pairs), grid.uniform,
+                             histogram=histogram) == "histogram":
+            s.pairs, s.counts = lay.pairs, lay.counts
+            hist = histogram()
             if grid.uniform and _engine.by_recurrence(hist.shape[1], grid.q):
                 s.sums = _engine._transform(lay.kernels, hist, grid.dr, grid.q, None, 1)
             else:   # the direct route: stacked with the batch's other histograms
