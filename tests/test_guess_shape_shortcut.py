@@ -56,3 +56,55 @@ def test_rods_and_slabs_are_not_tetrahedra():
     assert guess_shape(rod) == "sphere" and guess_shape(slab) == "sphere"
     for t in shapes[3:8] + shapes[10:]:
         assert guess_shape(t) == "tetrahedron"
+
+
+def test_sphere_within_bound_holds_for_moved_atoms():
+    """sphere_within(V, S, Dmax, eps) True => every core moved by <= eps is a "sphere"."""
+    from clusterstruct.observables import sphere_within
+    rng = np.random.default_rng(5)
+    cases = [carve_sphere("ZnSe", 7.0, lattice="zincblende", centre="bond"), tetrahedron("CdSe", 5)]
+    said = []
+    for atoms in cases:
+        pos = atoms.positions
+        hull = ConvexHull(pos)
+        dmax = np.sqrt(((pos[:, None] - pos[None]) ** 2).sum(-1)).max()
+        for eps in (0.01, 0.1, 0.5, 1.5):
+            ok = sphere_within(hull.volume, hull.area, dmax, eps)
+            said.append(ok)
+            if not ok:
+                continue
+            for _ in range(20):  # displacements of length up to eps, some at eps exactly
+                d = rng.normal(size=pos.shape)
+                d *= eps * rng.uniform(0.5, 1.0, (len(pos), 1)) / np.linalg.norm(d, axis=1)[:, None]
+                moved = atoms.copy()
+                moved.positions = pos + d
+                assert guess_shape(moved) == "sphere"
+    # the sphere passes at small eps, the tetrahedron never (it is no sphere to begin with)
+    assert said[:2] == [True, True] and not any(said[4:])
+
+
+def test_screening_shape_of_rattled_copies_equals_guess_shape(tmp_path):
+    """The screening worker's shape of every task (base structures and rattled copies, some
+    moved far enough that the bound cannot decide) is guess_shape's."""
+    from clusterstruct.screen import iter_tasks, load_spec
+    from clusterstruct.screen.batch import _arrays_of, _Arrays, _context, _shape
+    (tmp_path / "spec.toml").write_text(
+        '[screen]\nseed = 3\n'
+        '[[candidates]]\nkind = "sphere"\nmaterial = "CdSe"\nradius = [6.0, 8.0]\ncentre = "bond"\n'
+        'rattle = {sigma = 0.05, copies = 6}\n'
+        '[[candidates]]\nkind = "sphere"\nmaterial = "CdSe"\nradius = 6.0\ncentre = "bond"\n'
+        'rattle = {sigma = 0.8, copies = 6}\n'
+        '[[candidates]]\nkind = "tetrahedron"\nmaterial = "CdSe"\nn = [3, 4]\n'
+        'rattle = {sigma = 0.05, copies = 4}\n'
+        '[compute]\nsaxs = {q_min = 0.02, q_max = 0.6, n_q = 50}\n')
+    spec = load_spec(tmp_path / "spec.toml")
+    ctx = _context(spec)
+    shapes = []
+    for task in iter_tasks(spec):
+        pos, sym, atoms, origin = _arrays_of(spec, task)
+        comp = ctx.composition(spec, sym)
+        arrays = _Arrays(pos, comp.sym, comp.numbers)
+        assert origin is not None and atoms is None
+        shapes.append(_shape(ctx, comp, arrays, origin))
+        assert shapes[-1] == guess_shape(arrays), task
+    assert "tetrahedron" in shapes and "sphere" in shapes

@@ -175,6 +175,21 @@ def guess_shape(atoms):
     return "tetrahedron" if vol / v_tet < TETRAHEDRON_HULL_RATIO else "sphere"
 
 
+def sphere_within(hull_volume, hull_area, dmax, eps):
+    """Whether every core with atoms within ``eps`` [A] of those of a given core is a "sphere".
+
+    ``hull_volume`` [A^3], ``hull_area`` [A^2] and ``dmax`` [A] belong to the given core's
+    convex hull (all core atoms).  Moving each atom by at most eps leaves a hull that
+    contains the given hull eroded by eps (a point of the eroded hull is separated from no
+    moved atom by a plane), of volume >= V - eps S, and a Dmax <= Dmax + 2 eps; when even
+    that volume passes :data:`TETRAHEDRON_HULL_RATIO` (with a 1e-6 margin for Qhull's
+    rounding), :func:`guess_shape` says "sphere" for each such core, whatever its other
+    tests give.  A screening worker decides the rattled copies of one structure with it.
+    """
+    v_tet = (dmax + 2.0 * eps) ** 3 / (6.0 * np.sqrt(2.0))
+    return bool(hull_volume - eps * hull_area >= TETRAHEDRON_HULL_RATIO * (1.0 + 1e-6) * v_tet)
+
+
 def _directions_26():
     v = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
                   if (i, j, k) != (0, 0, 0)], float)

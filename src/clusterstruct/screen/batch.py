@@ -14,7 +14,10 @@
 * **predicted peaks, once per question**: the prediction of :func:`clusterstruct.observables.predict_peak`
   depends on the core composition and, for effective-mass models only, on the shape
   :func:`~clusterstruct.observables.guess_shape` gives; it is computed by ``predict_peak``
-  itself once per (composition, shape) and reused (empirical models skip the hull);
+  itself once per (composition, shape) and reused (empirical models skip the hull).  The
+  shape of a rattled copy is its base structure's "sphere" when the base passes the hull
+  test by more than the copy's largest displacement can change
+  (:func:`~clusterstruct.observables.sphere_within`, a proven bound), else guess_shape's;
 * **one transform for many candidates**: on non-uniform q grids (the spec's grid is
   geometric) the histogram route of :func:`clusterstruct.scattering._engine.pair_sinc_sums`
   transforms each histogram with the kernel ``histogram_sinc`` (a row of sinc values per q,
@@ -126,6 +129,7 @@ class _Context:
         self.spec_grid = _Grid(spec["q"])
         self.grids = {}
         self.compositions = {}
+        self.base_shapes = {}   # base structure key -> (shape, hull volume, hull area, Dmax) of its core
 
     def grid(self, q):
         key = (len(q), np.asarray(q, np.float64).tobytes())
@@ -270,31 +274,72 @@ def _intensity(grid, s, comp):
 
 
 class _Candidate:
-    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "lay", "key")
+    __slots__ = ("index", "task", "rec", "atoms", "arrays", "comp", "dmax", "sums", "saxs", "lay", "key",
+                 "origin")
 
 
 def _arrays_of(spec, task):
-    """(positions, symbols, ase.Atoms or None) of a candidate; the Atoms only where arrays cannot do."""
+    """(positions, symbols, ase.Atoms or None, origin) of a candidate; the Atoms only where
+    arrays cannot do.  ``origin``: (base structure's key, largest displacement of an atom
+    from it [A]) for the base structure and its rattled copies, else None."""
     blk = spec["blocks"][task["block"]]
     if task["alloy_fraction"] is not None or blk["ligands"] or work.has_pdf_target(spec):
         atoms = work.build(spec, task)
-        return atoms.positions, atoms.get_chemical_symbols(), atoms
-    sym, pos, _ = work._base(tuple((k, task[k]) for k in work._BASE_KEYS if k in task))
+        return atoms.positions, atoms.get_chemical_symbols(), atoms, None
+    key = tuple((k, task[k]) for k in work._BASE_KEYS if k in task)
+    sym, base, _ = work._base(key)
+    pos, eps = base, 0.0
     if task["copy"] > 0 and blk["rattle"]["sigma"] > 0:
         rng = np.random.default_rng([spec["seed"], task["id"]])
-        pos = pos + rng.normal(scale=blk["rattle"]["sigma"], size=pos.shape)
-    return pos, sym, None
+        pos = base + rng.normal(scale=blk["rattle"]["sigma"], size=base.shape)
+        eps = float(np.sqrt(np.max(np.einsum("ij,ij->i", pos - base, pos - base)))) + 1e-9
+    return pos, sym, None, (key, eps)
 
 
-def _peak(spec, comp, arrays, atoms):
+def _shape(ctx, comp, arrays, origin):
+    """:func:`clusterstruct.observables.guess_shape` of the candidate.
+
+    A rattled copy whose base structure is a "sphere" by a margin larger than the copy's
+    displacement can change (:func:`~clusterstruct.observables.sphere_within`) is one
+    without its own hull; the base structure itself takes the base's answer.
+    """
+    from ..observables import guess_shape
+    if origin is None:
+        return guess_shape(arrays)
+    key, eps = origin
+    info = ctx.base_shapes.get(key)
+    if info is None:
+        from scipy.spatial import ConvexHull, QhullError
+        from ..scattering.sizes import max_dimension
+        from ..units import core_mask
+        sym, base, _ = work._base(key)
+        base_arrays = _Arrays(base, comp.sym, comp.numbers)
+        core = base[core_mask(base_arrays)]
+        try:
+            hull = ConvexHull(core)
+            info = (guess_shape(base_arrays), hull.volume, hull.area, max_dimension(core))
+        except (QhullError, ValueError):   # flat, degenerate or tiny cores: every copy on its own
+            info = (guess_shape(base_arrays), None, None, None)
+        if len(ctx.base_shapes) > 4096:
+            ctx.base_shapes.clear()
+        ctx.base_shapes[key] = info
+    if eps == 0.0:
+        return info[0]
+    from ..observables import sphere_within
+    if info[1] is not None and sphere_within(info[1], info[2], info[3], eps):
+        return "sphere"
+    return guess_shape(arrays)
+
+
+def _peak(ctx, spec, comp, arrays, atoms, origin):
     """(peak_nm, uncertainty_nm), or the error text, as score_terms gets them from predict_peak."""
     from ..errors import ClusterstructError
-    from ..observables import guess_shape, predict_peak
+    from ..observables import predict_peak
     from ..optics.models import default_model
     model = spec.get("optics_model")
     # the effective-mass models take the shape; the empirical ones ("calibrated", "yu2003") do not
     empirical = (model or default_model(comp.material)) in ("calibrated", "yu2003")
-    shape = None if empirical else guess_shape(arrays)
+    shape = None if empirical else _shape(ctx, comp, arrays, origin)
     if shape not in comp.peaks:
         from ase import Atoms
         src = atoms if atoms is not None else Atoms(symbols=comp.sym, positions=arrays.positions)
@@ -334,7 +379,7 @@ def evaluate_batch(spec, tasks):
         if pdf:
             rec["family"] = family_of(spec, task)
         try:
-            pos, sym, c.atoms = _arrays_of(spec, task)
+            pos, sym, c.atoms, c.origin = _arrays_of(spec, task)
             c.comp = ctx.composition(spec, sym)
             c.arrays = _Arrays(pos, c.comp.sym, c.comp.numbers)
             c.dmax = max_dimension(pos)
@@ -389,7 +434,7 @@ def evaluate_batch(spec, tasks):
                    "envelope": {k: _envelope(comp, k, t, arrays) for k, t in enumerate(spec["targets"])
                                 if t["kind"] == "mass" and t.get("envelope") and work.applies(t, comp.material)}}
             if comp.material is not None:
-                pre["peak"] = _peak(spec, comp, arrays, c.atoms)
+                pre["peak"] = _peak(ctx, spec, comp, arrays, c.atoms, c.origin)
             rec.update(work.score_terms(spec, c.atoms if c.atoms is not None else arrays, rec, pre=pre))
         except Exception:  # re-run by the reference path, which records the failure with its reason
             out[i] = work.evaluate(spec, task)
