@@ -110,21 +110,28 @@ cdef extern from *:
     #define CS_RESEED 128
     #define CS_TILE 256
 
-    /* A block of nb <= CS_QB q values of the histogram transform:
+    /* A block of nb <= CS_QG q values of the histogram transform:
        buf[j * M + m] = sinc(q_j r_m), then out[t * ldo + j] = sum_m hist[t * M + m] buf[j * M + m]
-       for every row t.  Each row is read once for the whole block (the transform of a
-       stack of histograms is otherwise bound by reading the rows once per q), and each
-       (row, q) sum is formed the same way whatever the block or the other rows: node m
-       goes to lane m % 8, the lanes are added in a fixed order, so a stack transforms row
-       by row as each row would alone, and zeros appended to a row change nothing.
+       for every row t.  Node m goes to lane m % 8 of the (row, q) sum, in increasing m,
+       and the lanes are added in a fixed order, so each (row, q) sum is formed the same
+       way whatever the block, the tiling or the other rows: a stack transforms row by row
+       as each row would alone, and zeros appended to a row change nothing.  The nodes are
+       taken in tiles of CS_MT (the tile's sinc values stay in L1 while every row passes
+       over them, CS_QB q at a time); the lane sums are carried between tiles in ``lanes``
+       (T nb 8 doubles), so the rows are read from memory once per block of CS_QG q
+       rather than once per CS_QB q (the cost of a screening batch's stacked transform).
        M must be a multiple of 8 (the caller pads with zeros): one code path for every
        node, no scalar tail rounding differently from the vector loop. */
+    typedef double cs_v4d __attribute__((vector_size(32)));
     #define CS_QB 4
+    #define CS_QG 16
+    #define CS_MT 512
     static CS_CLONES void cs_sinc_block(int T, ptrdiff_t M, const double *hist, const double *r,
-                                        const double *q, int nb, double *buf, double *out, ptrdiff_t ldo)
+                                        const double *q, int nb, double *buf, double *lanes,
+                                        double *out, ptrdiff_t ldo)
     {
-        ptrdiff_t m;
-        int t, j, l;
+        ptrdiff_t m, m0;
+        int t, j, j0;
         for (j = 0; j < nb; j++) {
             double *bj = buf + (ptrdiff_t)j * M;
             for (m = 0; m < M; m++) {
@@ -132,26 +139,52 @@ cdef extern from *:
                 bj[m] = sin(x) / x;
             }
         }
-        for (t = 0; t < T; t++) {
-            const double *h = hist + (ptrdiff_t)t * M;
-            double a[CS_QB][8];
-            for (j = 0; j < CS_QB; j++)
-                for (l = 0; l < 8; l++)
-                    a[j][l] = 0.0;
-            if (nb == CS_QB) {
-                for (m = 0; m + 8 <= M; m += 8)
-                    for (j = 0; j < CS_QB; j++)
-                        for (l = 0; l < 8; l++)
-                            a[j][l] += h[m + l] * buf[(ptrdiff_t)j * M + m + l];
-            } else {
-                for (m = 0; m + 8 <= M; m += 8)
-                    for (j = 0; j < nb; j++)
-                        for (l = 0; l < 8; l++)
-                            a[j][l] += h[m + l] * buf[(ptrdiff_t)j * M + m + l];
+        for (m0 = 0; m0 < M; m0 += CS_MT) {
+            ptrdiff_t mt = M - m0 < CS_MT ? M - m0 : CS_MT;
+            for (j0 = 0; j0 < nb; j0 += CS_QB) {
+                for (t = 0; t < T; t++) {
+                    const double *h = hist + (ptrdiff_t)t * M + m0;
+                    /* 4 q x 8 lanes in eight vector registers (an array of sums would live on
+                       the stack, a store and a load per step); a block's last, partial group
+                       repeats its last q, whose extra sums are dropped */
+                    int ns = nb - j0 < CS_QB ? nb - j0 : CS_QB;
+                    const double *b0 = buf + (ptrdiff_t)j0 * M + m0;
+                    const double *b1 = buf + (ptrdiff_t)(j0 + (ns > 1 ? 1 : 0)) * M + m0;
+                    const double *b2 = buf + (ptrdiff_t)(j0 + (ns > 2 ? 2 : ns - 1)) * M + m0;
+                    const double *b3 = buf + (ptrdiff_t)(j0 + (ns > 3 ? 3 : ns - 1)) * M + m0;
+                    double *ln = lanes + ((ptrdiff_t)t * nb + j0) * 8;
+                    cs_v4d z = {0.0, 0.0, 0.0, 0.0};
+                    cs_v4d a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
+                    cs_v4d hl, hh, v;
+                    if (m0 > 0) {
+                        __builtin_memcpy(&a0, ln, 32); __builtin_memcpy(&c0, ln + 4, 32);
+                        if (ns > 1) { __builtin_memcpy(&a1, ln + 8, 32); __builtin_memcpy(&c1, ln + 12, 32); }
+                        if (ns > 2) { __builtin_memcpy(&a2, ln + 16, 32); __builtin_memcpy(&c2, ln + 20, 32); }
+                        if (ns > 3) { __builtin_memcpy(&a3, ln + 24, 32); __builtin_memcpy(&c3, ln + 28, 32); }
+                    }
+                    for (m = 0; m + 8 <= mt; m += 8) {
+                        __builtin_memcpy(&hl, h + m, 32); __builtin_memcpy(&hh, h + m + 4, 32);
+                        __builtin_memcpy(&v, b0 + m, 32); a0 += hl * v;
+                        __builtin_memcpy(&v, b0 + m + 4, 32); c0 += hh * v;
+                        __builtin_memcpy(&v, b1 + m, 32); a1 += hl * v;
+                        __builtin_memcpy(&v, b1 + m + 4, 32); c1 += hh * v;
+                        __builtin_memcpy(&v, b2 + m, 32); a2 += hl * v;
+                        __builtin_memcpy(&v, b2 + m + 4, 32); c2 += hh * v;
+                        __builtin_memcpy(&v, b3 + m, 32); a3 += hl * v;
+                        __builtin_memcpy(&v, b3 + m + 4, 32); c3 += hh * v;
+                    }
+                    __builtin_memcpy(ln, &a0, 32); __builtin_memcpy(ln + 4, &c0, 32);
+                    if (ns > 1) { __builtin_memcpy(ln + 8, &a1, 32); __builtin_memcpy(ln + 12, &c1, 32); }
+                    if (ns > 2) { __builtin_memcpy(ln + 16, &a2, 32); __builtin_memcpy(ln + 20, &c2, 32); }
+                    if (ns > 3) { __builtin_memcpy(ln + 24, &a3, 32); __builtin_memcpy(ln + 28, &c3, 32); }
+                }
             }
+        }
+        for (t = 0; t < T; t++) {
             for (j = 0; j < nb; j++) {
-                out[(ptrdiff_t)t * ldo + j] = (((a[j][0] + a[j][4]) + (a[j][2] + a[j][6]))
-                                               + ((a[j][1] + a[j][5]) + (a[j][3] + a[j][7])));
+                const double *a = lanes + ((ptrdiff_t)t * nb + j) * 8;
+                out[(ptrdiff_t)t * ldo + j] = (((a[0] + a[4]) + (a[2] + a[6]))
+                                               + ((a[1] + a[5]) + (a[3] + a[7])));
             }
         }
     }
@@ -282,8 +315,9 @@ cdef extern from *:
     }
     """
     void cs_sinc_block(int T, Py_ssize_t M, const double *hist, const double *r, const double *q,
-                       int nb, double *buf, double *out, Py_ssize_t ldo) noexcept nogil
+                       int nb, double *buf, double *lanes, double *out, Py_ssize_t ldo) noexcept nogil
     int CS_QB
+    int CS_QG
     int CS_RESEED
     int cs_sin_sums(int T, Py_ssize_t M, const double *w, const double *r, const double *sig2,
                     const double *q, Py_ssize_t nq, double dq, double *out, int n_threads) nogil
@@ -305,7 +339,6 @@ cdef extern from *:
     #define CS_EXACT_SQRT
     #endif
     #define CS_HCHUNK 512
-    typedef double cs_v4d __attribute__((vector_size(32)));
 
     /* Rows i = starts[a] + blk, + n_blocks, ... of every species a against the atoms j of
        species b >= a (j > i when a == b): cubic-Lagrange spread of x = |r_i - r_j| (xs, ys,
@@ -656,7 +689,7 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
         raise ValueError("sig2 must have the histogram's shape")
     if M == 0:
         return
-    cdef Py_ssize_t ib, nblk = (nq + CS_QB - 1) // CS_QB
+    cdef Py_ssize_t ib, nblk = (nq + CS_QG - 1) // CS_QG
     cdef double* blk
     cdef int failed = 0
     cdef Py_ssize_t M8 = (M + 7) // 8 * 8
@@ -678,13 +711,13 @@ def histogram_sinc(const double[:, ::1] hist, double dr, const double[::1] q,
         rp = (np.arange(M8, dtype=np.float64) - 1.0) * dr
     with nogil:
         for ib in prange(nblk, schedule="dynamic", chunksize=1, num_threads=n_threads):
-            blk = <double*>malloc(CS_QB * M8 * sizeof(double))
+            blk = <double*>malloc((CS_QG * M8 + T * CS_QG * 8) * sizeof(double))
             if blk == NULL:
                 failed = 1
             else:
-                cs_sinc_block(<int>T, M8, &hp[0, 0], &rp[0], &q[ib * CS_QB],
-                              <int>(CS_QB if nq - ib * CS_QB > CS_QB else nq - ib * CS_QB),
-                              blk, &out[0, ib * CS_QB], nq)
+                cs_sinc_block(<int>T, M8, &hp[0, 0], &rp[0], &q[ib * CS_QG],
+                              <int>(CS_QG if nq - ib * CS_QG > CS_QG else nq - ib * CS_QG),
+                              blk, blk + CS_QG * M8, &out[0, ib * CS_QG], nq)
                 free(blk)
     if failed:
         raise MemoryError("histogram_sinc: no memory for a block of sinc values")
