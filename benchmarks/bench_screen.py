@@ -33,6 +33,7 @@ Reported:
 """
 
 import argparse
+import logging
 import os
 import tempfile
 import time
@@ -181,6 +182,7 @@ def main():
                 best, spread, _ = timed(run, args.repeat)
                 rows.append(("serial", B, n / best, spread, None))
                 continue
+            logging.getLogger("distributed").setLevel(logging.WARNING)
             t0 = time.perf_counter()
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                               env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}) as cl, Client(cl) as client:
@@ -192,6 +194,9 @@ def main():
                                scheduler=cl.scheduler_address, workers=workers, progress=False, export=False)
                 run()  # warm the workers (imports, caches)
                 best, spread, _ = timed(run, args.repeat)
+                # closing a LocalCluster sometimes logs a heartbeat's CommClosedError with its
+                # traceback (a shutdown race inside distributed, after every result is in)
+                logging.getLogger("distributed").setLevel(logging.CRITICAL)
             rate_model = 1 / (max((c_batch + o / B) / workers, d_shard) + d_merge)
             model[workers] = (o, B)
             rows.append((f"{workers} worker{'s' * (workers > 1)}", B, n / best, spread,
