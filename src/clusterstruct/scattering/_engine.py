@@ -67,16 +67,18 @@ USE_RECURRENCE = True
 #: Histogram transforms of fewer node x q steps than this take the direct route on
 #: uniform grids too: with the blocked kernel (4 q per pass over each row) it is as fast
 #: there as the recurrence (benchmarks/cost_model.py, quiet machine, 1 thread, T = 3,
-#: recurrence reseeded every 128 q, recurrence vs direct: 0.09 vs 0.06 ms at 3e4 steps,
-#: 0.14 vs 0.15 at 1e5, 0.21 vs 0.25 at 1.6e5, 0.36 vs 0.51 at 3e5, 1.9 vs 3.2 at 2e6),
-#: and a stack of histograms (a screening batch) shares its sines.  The cost model of auto_mode still counts recurrence steps; the two differ
+#: recurrence vs direct: 0.070 vs 0.057 ms at 3e4 steps, 0.12 vs 0.16 at 9.6e4, 0.19 vs
+#: 0.24 at 1.6e5, 0.31 vs 0.45 at 3e5, 1.8 vs 2.9 at 2e6), and a stack of histograms (a
+#: screening batch) shares its sines: ~4x cheaper per row than one alone, so a screening
+#: target's grid (120 q x ~700 nodes) stays on the stacked direct route.  The cost model of auto_mode still counts recurrence steps; the two differ
 #: little below this size.
 RECURRENCE_MIN_STEPS = 100_000
 
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
 #: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with
-#: nothing else running (AVX2 clone, recurrence reseeded every 128 q; three runs gave
-#: 0.57-0.90, 0.05-0.12, 2.33-2.36 and 1.08-1.12; rounded up):
+#: nothing else running (AVX2 clone, recurrence reseeded every 128 q, rows three at a time;
+#: three runs gave 0.75-0.94, 0 (three rows in one pass cost no more than one alone),
+#: 2.26-2.40 and 1.06-1.10; rounded up):
 #: COST_ROT per node and q (one angle-addition step), COST_DOT per node, q and species
 #: pair (one multiply-add), COST_PAIR per pair of the histogram pass (distance and
 #: 4-node cubic spread), COST_DIST per pair of the distance pass of the exact route.
@@ -86,8 +88,8 @@ RECURRENCE_MIN_STEPS = 100_000
 #: cluster fills ~1/10 of its nodes, a rattled one most of them).  Where the exact route
 #: is possible the histogram is built first to count them: its pass costs
 #: n_pairs COST_PAIR, under 1 % of the exact route's n_pairs nq (COST_ROT + COST_DOT).
-COST_ROT = 0.9
-COST_DOT = 0.12
+COST_ROT = 0.95
+COST_DOT = 0.05
 COST_PAIR = 2.4
 COST_DIST = 1.1
 
@@ -228,9 +230,9 @@ def auto_mode(n_pairs, n_nodes, nq, n_species_pairs, uniform, *, histogram=None)
 
 #: auto_mode takes the histogram only where the model predicts it at most this fraction of
 #: the exact route's time: near a tie the exact sum (error ~1e-14, against <= 1e-6) wins.
-#: A rattled 47-atom sphere (500 q): 0.48 against 0.55 ms predicted, 0.48 against 0.47
-#: measured (benchmarks/bench_saxs.py), so exact; the perfect one 0.05 against 0.55
-#: predicted, 0.16 against 0.47 ms measured, so histogram.
+#: 47-atom ZnSe spheres, 500 q (predicted, then measured, histogram against exact): perfect
+#: 0.04 against 0.54 ms, 0.15 against 0.48 ms, so histogram; rattled by 0.05 A 0.42 against
+#: 0.54, 0.45 against 0.48 ms, histogram (just); by 0.15 A most nodes fill: exact.
 EXACT_PREFERENCE = 0.8
 
 
