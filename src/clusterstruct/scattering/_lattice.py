@@ -120,6 +120,10 @@ def find_lattice(pos, species_index, n_species, *, tol=SITE_TOL_A):
     near = own[np.argpartition(d2, m - 1)[:m]]
     vec = pos[near] - pos[ref]
     vec = vec[np.linalg.norm(vec, axis=1) > 1e-6]
+    # on a lattice the central atom's neighbour at v has one at -v (within 4 tol): a
+    # structure off its sites (rattled, relaxed) fails here, before the ~1 ms of bases
+    if len(vec) < 2 or np.min(np.linalg.norm(vec[:, None, :] + vec[None, :, :], axis=2)) > 4 * tol:
+        return None
     rel = pos - pos[ref]
     for basis in _candidate_bases(vec):
         lat = _on_lattice(rel, sp, basis, tol)
