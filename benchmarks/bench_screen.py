@@ -16,6 +16,8 @@ Reported:
 
 * per-candidate cost c [ms] in one process: the batch path (``run_batch``) and the
   per-candidate reference (``evaluate``), single-threaded as in a worker;
+* the batch path in a fresh process alone and in two processes at once (what two workers on
+  two cores can reach at most, before Dask and the driver);
 * Dask per-task overhead o [ms]: a task that returns its argument, on a warm 2-worker
   LocalCluster (submit, schedule, run, gather);
 * packing cost [ms per candidate]: records into shard bytes (``store.shard_image``), done by
@@ -105,6 +107,34 @@ def per_candidate(spec, tasks, repeat):
     return best_b / len(tasks), best_s / len(sub)
 
 
+def _batch_cost_in_child(args):
+    """Seconds per candidate of the batch path in this (child) process: best of ``repeat``."""
+    spec_path, n, repeat = args
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from clusterstruct.screen import load_spec, work
+    from clusterstruct.screen.spec import iter_tasks
+    spec = load_spec(spec_path)
+    tasks = list(iter_tasks(spec))[:n]
+    work.run_batch(spec, tasks[:20])
+    best, _, _ = timed(lambda: work.run_batch(spec, tasks), repeat)
+    return best / len(tasks)
+
+
+def side_by_side(spec_path, n, repeat):
+    """Per-candidate cost of the batch path in one process alone and in two at once (ms each).
+
+    Two workers on two cores run at this per-process speed; where the cores share a physical
+    core or a memory path, two side by side are each slower than one alone.
+    """
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        alone = pool.map(_batch_cost_in_child, [(spec_path, n, repeat)])
+    with ctx.Pool(2) as pool:
+        both = pool.map(_batch_cost_in_child, [(spec_path, n, repeat)] * 2)
+    return alone[0], both
+
+
 def task_overhead(client, n_tasks):
     """Seconds per trivial task on ``client`` (submit, run, gather)."""
     client.gather(client.map(lambda x: x, range(50), pure=False))
@@ -167,6 +197,10 @@ def main():
               f"{c_single * 1e3:.3f} ms ({c_single / c_batch:.1f}x); packing into shard bytes "
               f"{c_pack * 1e3:.3f} ms (on the worker)")
         c_batch += c_pack  # what a worker does per candidate
+        alone, both = side_by_side(os.path.join(tmp, "spec.toml"), min(n, 2000), args.repeat)
+        print(f"batch path in separate processes: alone {alone * 1e3:.3f} ms per candidate; two side by side "
+              f"{both[0] * 1e3:.3f} and {both[1] * 1e3:.3f} ms (two processes give "
+              f"{alone * (1 / both[0] + 1 / both[1]):.2f}x the candidates per second of one)")
         print(f"driver: shard writing {d_shard * 1e3:.3f} ms + merge {d_merge * 1e3:.3f} ms per candidate "
               f"(together they cap a run at {1 / d:,.0f}/s)")
         rows, model = [], {}
