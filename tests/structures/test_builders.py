@@ -138,25 +138,6 @@ def test_alloy_patterns_differ_where_they_should():
         alloy(base, "Te", 1.5)
 
 
-def test_geometry_key_against_independent_pdist_hash():
-    """The key is sha256 of 'El{n};' per element then each element pair's sorted, rounded distances."""
-    import hashlib
-    from scipy.spatial.distance import cdist, pdist
-    atoms = carve_sphere("CdSe", 8.0, centre="bond")
-    atoms.positions += np.random.default_rng(4).normal(scale=0.05, size=atoms.positions.shape)
-    sym = np.array(atoms.get_chemical_symbols())
-    els = sorted(set(sym))
-    h = hashlib.sha256()
-    for el in els:
-        h.update(f"{el}{int((sym == el).sum())};".encode())
-    for i, a in enumerate(els):
-        for b in els[i:]:
-            pa, pb = atoms.positions[sym == a], atoms.positions[sym == b]
-            d = pdist(pa) if a == b else cdist(pa, pb).ravel()
-            h.update(np.round(np.sort(d), 3).tobytes())
-    assert geometry_key(atoms) == h.hexdigest()
-
-
 def test_core_mask_by_numbers_equals_by_symbols():
     from ase import Atoms
     from clusterstruct.units import core_mask
