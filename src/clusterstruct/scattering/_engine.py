@@ -70,8 +70,8 @@ USE_RECURRENCE = True
 #: recurrence vs direct: 0.070 vs 0.057 ms at 3e4 steps, 0.12 vs 0.16 at 9.6e4, 0.19 vs
 #: 0.24 at 1.6e5, 0.31 vs 0.45 at 3e5, 1.8 vs 2.9 at 2e6), and a stack of histograms (a
 #: screening batch) shares its sines: ~4x cheaper per row than one alone, so a screening
-#: target's grid (120 q x ~700 nodes) stays on the stacked direct route.  The cost model of auto_mode still counts recurrence steps; the two differ
-#: little below this size.
+#: target's grid (120 q x ~700 nodes) stays on the stacked direct route.  The cost model
+#: of auto_mode still counts recurrence steps; the two differ little below this size.
 RECURRENCE_MIN_STEPS = 100_000
 
 #: Cost model of ``mode="auto"`` on uniform q grids, in ns per unit of work, measured
