@@ -353,7 +353,6 @@ cdef extern from *:
     """
     void cs_sinc_block(int T, Py_ssize_t M, const double *hist, const double *r, const double *q,
                        int nb, double *buf, double *lanes, double *out, Py_ssize_t ldo) noexcept nogil
-    int CS_QB
     int CS_QG
     int CS_RESEED
     int cs_sin_sums(int T, Py_ssize_t M, const double *w, const double *r, const double *sig2,

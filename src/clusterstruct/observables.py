@@ -175,6 +175,19 @@ def guess_shape(atoms):
     return "tetrahedron" if vol / v_tet < TETRAHEDRON_HULL_RATIO else "sphere"
 
 
+def core_hull(atoms):
+    """(hull volume [A^3], hull area [A^2], Dmax [A]) of the core atoms, the inputs of
+    :func:`sphere_within`; None for cores with no 3-D hull (flat, degenerate, < 4 atoms)."""
+    from scipy.spatial import ConvexHull, QhullError
+    from .scattering.sizes import max_dimension
+    pos = atoms.positions[_core(atoms)]
+    try:
+        hull = ConvexHull(pos)
+    except (QhullError, ValueError):
+        return None
+    return hull.volume, hull.area, max_dimension(pos)
+
+
 def sphere_within(hull_volume, hull_area, dmax, eps):
     """Whether every core with atoms within ``eps`` [A] of those of a given core is a "sphere".
 

@@ -374,25 +374,16 @@ def _exact_uniform(k, pos_sorted, starts, q, out, n_threads):
     out[t] += sum_{i<j in t} sin(q r_ij) / (q r_ij) = (1/q) sum (1/r_ij) sin(q r_ij),
     coincident atoms (r_ij = 0) adding 1 each.
     """
-    n = len(pos_sorted)
-    flat = np.empty(n * (n - 1) // 2)
-    k.pair_distances(pos_sorted, starts, flat)
-    sizes = np.diff(starts)
-    T = len(sizes)
-    at = t = 0
-    for a in range(T):
-        for b in range(a, T):
-            m = int(sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b])
-            d = flat[at:at + m]
-            at += m
-            pos_d = d[d > 0]
-            if len(pos_d):
-                acc = np.zeros((1, len(q)))
-                k.sin_sums_uniform((1.0 / pos_d)[None, :], np.ascontiguousarray(pos_d), q, acc,
-                                   None, _threads_for(len(pos_d) * len(q), n_threads))
-                out[t] += acc[0] / q
-            out[t] += m - len(pos_d)
-            t += 1
+    flat = layout_distances(pos_sorted, starts, kernel_module=k)
+    for t, (a, b) in enumerate(distance_groups(np.diff(starts))):
+        d = flat[a:b]
+        pos_d = d[d > 0]
+        if len(pos_d):
+            acc = np.zeros((1, len(q)))
+            k.sin_sums_uniform((1.0 / pos_d)[None, :], np.ascontiguousarray(pos_d), q, acc,
+                               None, _threads_for(len(pos_d) * len(q), n_threads))
+            out[t] += acc[0] / q
+        out[t] += len(d) - len(pos_d)
 
 
 #: Benchmarks only: True runs the earlier pair pass (``pair_histogram_legacy``: scalar

@@ -99,7 +99,7 @@ class _Composition:
         self.pairs = _engine.species_pairs(self.labels)
         self.counts = {lab: int(self.starts[i + 1] - self.starts[i]) for i, lab in enumerate(self.labels)}
         self.sizes = np.diff(self.starts)
-        self.intensity_coefficients = {}   # id(grid) -> (pair coefficients, self terms) of _intensity
+        self.intensity_coefficients = {}   # _Grid -> (pair coefficients, self terms) of _intensity
 
 
 class _Grid:
@@ -129,7 +129,7 @@ class _Context:
         self.spec_grid = _Grid(spec["q"])
         self.grids = {}
         self.compositions = {}
-        self.base_shapes = {}   # base structure key -> (shape, hull volume, hull area, Dmax) of its core
+        self.base_shapes = {}   # base structure key -> (its shape, observables.core_hull of it)
 
     def grid(self, q):
         key = (len(q), np.asarray(q, np.float64).tobytes())
@@ -262,13 +262,13 @@ def _intensity(grid, s, comp):
     (2.0 * fd_a) * fd_b and the self terms are computed once per (grid, composition), so
     the same operations give the same bits.
     """
-    co = comp.intensity_coefficients.get(id(grid))
-    if co is None or co[0] is not grid:
+    co = comp.intensity_coefficients.get(grid)
+    if co is None:
         coef = np.array([2.0 * grid.f0(ea)[1] * grid.f0(eb)[1] for ea, eb in s.pairs])
         like = [(t, s.counts[ea] * grid.f0(ea)[0] ** 2) for t, (ea, eb) in enumerate(s.pairs) if ea == eb]
-        co = comp.intensity_coefficients[id(grid)] = (grid, coef, like)
-    terms = co[1] * s.sums
-    for t, self_term in co[2]:
+        co = comp.intensity_coefficients[grid] = (coef, like)
+    terms = co[0] * s.sums
+    for t, self_term in co[1]:
         terms[t] = terms[t] + self_term
     return np.sum(terms, axis=0)
 
@@ -292,7 +292,8 @@ def _arrays_of(spec, task):
     if task["copy"] > 0 and blk["rattle"]["sigma"] > 0:
         rng = np.random.default_rng([spec["seed"], task["id"]])
         pos = base + rng.normal(scale=blk["rattle"]["sigma"], size=base.shape)
-        eps = float(np.sqrt(np.max(np.einsum("ij,ij->i", pos - base, pos - base)))) + 1e-9
+        moved = pos - base
+        eps = float(np.sqrt(np.max(np.einsum("ij,ij->i", moved, moved)))) + 1e-9
     return pos, sym, None, (key, eps)
 
 
@@ -303,30 +304,21 @@ def _shape(ctx, comp, arrays, origin):
     displacement can change (:func:`~clusterstruct.observables.sphere_within`) is one
     without its own hull; the base structure itself takes the base's answer.
     """
-    from ..observables import guess_shape
+    from ..observables import core_hull, guess_shape, sphere_within
     if origin is None:
         return guess_shape(arrays)
     key, eps = origin
     info = ctx.base_shapes.get(key)
     if info is None:
-        from scipy.spatial import ConvexHull, QhullError
-        from ..scattering.sizes import max_dimension
-        from ..units import core_mask
-        sym, base, _ = work._base(key)
-        base_arrays = _Arrays(base, comp.sym, comp.numbers)
-        core = base[core_mask(base_arrays)]
-        try:
-            hull = ConvexHull(core)
-            info = (guess_shape(base_arrays), hull.volume, hull.area, max_dimension(core))
-        except (QhullError, ValueError):   # flat, degenerate or tiny cores: every copy on its own
-            info = (guess_shape(base_arrays), None, None, None)
+        base_arrays = _Arrays(work._base(key)[1], comp.sym, comp.numbers)
+        # no 3-D hull (flat, degenerate or tiny cores): every copy is decided on its own
+        info = (guess_shape(base_arrays), core_hull(base_arrays))
         if len(ctx.base_shapes) > 4096:
             ctx.base_shapes.clear()
         ctx.base_shapes[key] = info
     if eps == 0.0:
         return info[0]
-    from ..observables import sphere_within
-    if info[1] is not None and sphere_within(info[1], info[2], info[3], eps):
+    if info[1] is not None and sphere_within(*info[1], eps):
         return "sphere"
     return guess_shape(arrays)
 
