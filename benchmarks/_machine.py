@@ -55,9 +55,14 @@ def header_lines(peers=()):
     model, cpus = cpu_model()
     import clusterstruct
     from clusterstruct.scattering import _engine
+    if _engine.have_compiled_kernels():
+        from clusterstruct import _pairs
+        kernels = f"kernels: OpenMP={_engine.compiled_with_openmp()}, pair-pass sqrt={_pairs.SQRT_DEFAULT}"
+    else:
+        kernels = "kernels: not built"
     lines = [f"# machine: {model}, {cpus} logical CPUs (lscpu); {platform.system()} {platform.release()}",
              f"# python {platform.python_version()}, numpy {np.__version__}, clusterstruct "
-             f"{clusterstruct.__version__} (kernels: OpenMP={_engine.compiled_with_openmp()})"]
+             f"{clusterstruct.__version__} ({kernels})"]
     for p in peers:
         v = version_of(p)
         lines.append(f"# peer {p}: {v if v else 'not installed'}")

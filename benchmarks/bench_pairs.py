@@ -8,7 +8,9 @@ for q_max = 2.5 1/A, on zinc-blende ZnSe spheres of about 5,000, 20,000 and 100,
   (``-O3 -ffast-math -fopenmp``, the same AVX-512/AVX2/baseline clones picked at load time);
 * ``c-spread``: the same loop with the scalar 4-node cubic spread of the earlier kernel;
 * ``legacy``: the earlier compiled pass (``_pairs.pair_histogram_legacy``);
-* ``new``: the pass in use (``_pairs.pair_histogram``, float64);
+* ``new``: the pass in use (``_pairs.pair_histogram``, float64, this CPU's default square
+  root, ``_pairs.SQRT_DEFAULT``, printed in the header);
+* ``new-newton`` or ``new-instruction``: the same pass with the other square root;
 * ``new-f32``: the same pass with float32 distances (not used: see part 2's error column).
 
 Each on 1 and 2 threads (best of ``--repeat`` wall times; the C loops use one private
@@ -168,12 +170,14 @@ def pair_pass_table(sizes, repeat, dll):
         soa = cy.hist_coordinates(pos, DR)
         row = {"atoms": n, "pairs": n_pairs}
         for threads in (1, 2):
-            def kernel(fn, single=False):
+            def kernel(fn, single=False, **kw):
                 work = np.zeros((16, 3, nb))
-                fn(pos, starts, DR, work, threads, **({"single": True} if single else {}))
+                fn(pos, starts, DR, work, threads, **({"single": True} if single else {}), **kw)
+            other = [r for r in cy.SQRT_ROUTES if r != cy.SQRT_DEFAULT][0]
             tests = {
                 "legacy": lambda: kernel(cy.pair_histogram_legacy),
                 "new": lambda: kernel(cy.pair_histogram),
+                f"new-{other}": lambda: kernel(cy.pair_histogram, sqrt=other),
                 "new-f32": lambda: kernel(cy.pair_histogram, True),
             }
             if dll is not None:
@@ -277,6 +281,8 @@ def main(argv=None):
     print(f"# {os.uname().machine}, {os.cpu_count()} CPUs visible, affinity "
           f"{sorted(os.sched_getaffinity(0))}, python {sysconfig.get_python_version()}, "
           f"compiled kernels: {_engine.have_compiled_kernels()}", flush=True)
+    from _machine import header_lines
+    print("\n".join(header_lines()), flush=True)
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
         dll, how = build_c_loops(tmp)

@@ -421,16 +421,45 @@ cdef extern from *:
             }                                                                                    \
         }                                                                                        \
     }
-    /* float64 distances by the sqrt instruction (correctly rounded).  An rsqrt estimate
-       refined by Newton steps in float64 was used before; on this project's AMD EPYC
-       machines vsqrtpd is the faster of the two at every ISA level, and the pass went from
-       1.53 to 0.81 ns per pair on one thread (benchmarks/bench_pairs.py, "new", 20k atoms). */
+    /* Two float64 square roots, chosen per CPU (cs_sqrt_default, see SQRT_ROUTES):
+       "instruction": sqrt (vsqrtpd; correctly rounded);
+       "newton": no sqrt instruction: y0 = 1/sqrtf(d2) (an rsqrt estimate + Newton step under
+       -ffast-math, ~23 bits), one Newton step in float64 (~46 bits), x = d2 y, and one
+       correction x += y (d2 - x^2) / 2 (~1 ulp, unbiased).  d2 + 1e-30 keeps r = 0 finite
+       (x ~ 1e-15) and changes no d2 >= 1e-14.
+       vsqrtpd's throughput differs by CPU: on AMD EPYC (Zen 4) the instruction made the
+       pass 1.9x faster (1.53 -> 0.81 ns per pair, one thread, 20k atoms, bench_pairs.py),
+       while on the Intel Xeon of earlier benchmark runs it was the slowest step of the pass,
+       which is why the Newton form was written.  bench_pairs.py times both on the machine
+       at hand.  The two differ by about 1 ulp per distance (~1e-16 relative in I(q)). */
+    static inline double cs_sqrt_nr(double d2, float y0)
+    {
+        double y = (double)y0, x;
+        y = y * (1.5 - 0.5 * d2 * y * y);
+        x = d2 * y;
+        return x + 0.5 * y * (d2 - x * x);
+    }
+    #define CS_SQRT_NR(d2) cs_sqrt_nr((d2) + 1e-30, 1.0f / sqrtf((float)((d2) + 1e-30)))
     CS_HIST_BLOCK(cs_hist_block_f64, double, sqrt, CS_EXACT_SQRT)
+    CS_HIST_BLOCK(cs_hist_block_f64nr, double, CS_SQRT_NR, )
+    /* 0 ("instruction") unless the CPU is an Intel x86-64 one: 1 ("newton") there.  Decided by
+       the CPU's vendor, not by timing, so that one machine always takes the same route and
+       its results are reproducible bit for bit from run to run. */
+    static int cs_sqrt_default(void)
+    {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        return __builtin_cpu_is("intel") ? 1 : 0;
+    #else
+        return 0;
+    #endif
+    }
     CS_HIST_BLOCK(cs_hist_block_f32, float, sqrtf, CS_EXACT_SQRT)
 
-    /* All blocks; h: (n_blocks, T(T+1)/2, nb) zeroed; coordinates float64, or float32 when
-       single (xs, ys, zs then point to floats).  Returns 0, or -1 when out of memory. */
-    static int cs_pair_hist(const void *xs, const void *ys, const void *zs, int single,
+    /* All blocks; h: (n_blocks, T(T+1)/2, nb) zeroed.  kind 0: float64 coordinates, sqrt
+       instruction; 1: float64, Newton square root; 2: float32 coordinates (xs, ys, zs then
+       point to floats).  Returns 0, or -1 when out of memory. */
+    static int cs_pair_hist(const void *xs, const void *ys, const void *zs, int kind,
                             const ptrdiff_t *starts, int T, ptrdiff_t n_blocks,
                             double *h, ptrdiff_t nb, int n_threads)
     {
@@ -448,10 +477,13 @@ cdef extern from *:
             #endif
             for (blk = 0; blk < n_blocks; blk++) {
                 if (!kbuf || !ubuf) continue;
-                if (single)
+                if (kind == 2)
                     cs_hist_block_f32((const float *)xs, (const float *)ys, (const float *)zs,
                                       starts, T, blk, n_blocks, h + blk * per, nb, kbuf,
                                       (float *)ubuf);
+                else if (kind == 1)
+                    cs_hist_block_f64nr((const double *)xs, (const double *)ys, (const double *)zs,
+                                        starts, T, blk, n_blocks, h + blk * per, nb, kbuf, ubuf);
                 else
                     cs_hist_block_f64((const double *)xs, (const double *)ys, (const double *)zs,
                                       starts, T, blk, n_blocks, h + blk * per, nb, kbuf, ubuf);
@@ -462,9 +494,10 @@ cdef extern from *:
         return failed ? -1 : 0;
     }
     """
-    int cs_pair_hist(const void *xs, const void *ys, const void *zs, int single,
+    int cs_pair_hist(const void *xs, const void *ys, const void *zs, int kind,
                      const Py_ssize_t *starts, int T, Py_ssize_t n_blocks, double *h,
                      Py_ssize_t nb, int n_threads) nogil
+    int cs_sqrt_default() nogil
 
 import numpy as np
 
@@ -472,6 +505,11 @@ import numpy as np
 RESEED = CS_RESEED
 
 HAVE_OPENMP = bool(CS_HAVE_OPENMP)
+
+#: The two float64 square roots of :func:`pair_histogram`'s pass, and the one this CPU takes
+#: by default ("newton" on Intel x86-64 CPUs, "instruction" elsewhere; see the C source).
+SQRT_ROUTES = ("instruction", "newton")
+SQRT_DEFAULT = SQRT_ROUTES[cs_sqrt_default()]
 
 cdef Py_ssize_t _TILE = 16384
 
@@ -617,7 +655,7 @@ def hist_coordinates(pos, double dr, single=False):
 
 
 def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
-                   double[:, :, ::1] work, int n_threads=1, bint single=False):
+                   double[:, :, ::1] work, int n_threads=1, bint single=False, sqrt=None):
     """Cubic-Lagrange pair-distance histogram per species pair, one per row block.
 
     work: (n_blocks, T(T+1)/2, n_bins), zeroed by the caller; node m is at
@@ -631,7 +669,9 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
     baseline and chosen at load time.  ``single`` computes x in float32 (benchmarks
     only: on perfect crystals its rounding is coherent over whole shells and moves I(q)
     at the minima by ~1e-4, see benchmarks/bench_pairs.py); weights and sums are
-    float64 either way.
+    float64 either way.  ``sqrt``: the float64 square root, one of :data:`SQRT_ROUTES`
+    (None: :data:`SQRT_DEFAULT`, this CPU's faster one); the two differ by ~1 ulp per
+    distance.
     """
     cdef Py_ssize_t N = pos.shape[0]
     cdef Py_ssize_t T = starts.shape[0] - 1
@@ -643,6 +683,10 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
     cdef const void *py
     cdef const void *pz
     cdef int rc
+    cdef int kind
+    if sqrt is not None and sqrt not in SQRT_ROUTES:
+        raise ValueError(f"sqrt must be one of {SQRT_ROUTES} or None, not {sqrt!r}")
+    kind = 2 if single else SQRT_ROUTES.index(SQRT_DEFAULT if sqrt is None else sqrt)
     if work.shape[1] != T * (T + 1) // 2:
         raise ValueError("work must have shape (n_blocks, T(T+1)/2, n_bins)")
     if N < 2 or n_blocks == 0 or nb == 0:
@@ -654,7 +698,7 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
         s64 = hist_coordinates(pos, dr, False)
         px, py, pz = &s64[0, 0], &s64[1, 0], &s64[2, 0]
     with nogil:
-        rc = cs_pair_hist(px, py, pz, single, &starts[0], <int> T, n_blocks,
+        rc = cs_pair_hist(px, py, pz, kind, &starts[0], <int> T, n_blocks,
                           &work[0, 0, 0], nb, max(1, n_threads))
     if rc != 0:
         raise MemoryError()

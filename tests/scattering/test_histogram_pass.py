@@ -36,19 +36,24 @@ def _pair_groups(pos, starts):
     return out
 
 
-def _hist(module, pos, starts, dr, n_blocks=4, threads=2):
+def _hist(module, pos, starts, dr, n_blocks=4, threads=2, sqrt=None):
     n_bins = int(_engine.max_distance(pos) / dr) + 5
     work = np.zeros((n_blocks, (len(starts) - 1) * len(starts) // 2, n_bins))
-    module.pair_histogram(pos, starts, dr, work, threads)
+    module.pair_histogram(pos, starts, dr, work, threads, sqrt=sqrt)
     return work
 
 
-@pytest.mark.parametrize("module", MODULES, ids=IDS)
-def test_moments_up_to_cubic_are_exact(module):
+# the kernel's two float64 square roots (one is this CPU's default); the twin ignores the choice
+ROUTES = [(m, r) for m in MODULES for r in ((None,) if m is _numpy_kernels else cy.SQRT_ROUTES)]
+ROUTE_IDS = ["numpy" if m is _numpy_kernels else f"cython-{r}" for m, r in ROUTES]
+
+
+@pytest.mark.parametrize("module,sqrt", ROUTES, ids=ROUTE_IDS)
+def test_moments_up_to_cubic_are_exact(module, sqrt):
     # 1,300 atoms: rows longer than the kernel's 512-pair chunk; 3 species pairs
     pos, starts = _cluster(1300, 2, seed=11)
     dr = 0.01
-    h = _hist(module, pos, starts, dr).sum(axis=0)
+    h = _hist(module, pos, starts, dr, sqrt=sqrt).sum(axis=0)
     x = np.arange(h.shape[1]) - 1.0
     for t, d in enumerate(_pair_groups(pos, starts)):
         for p in range(4):
@@ -57,12 +62,26 @@ def test_moments_up_to_cubic_are_exact(module):
 
 
 @pytest.mark.skipif(cy is None, reason="compiled kernels not built")
+@pytest.mark.parametrize("sqrt", cy.SQRT_ROUTES if cy is not None else [])
 @pytest.mark.parametrize("n,n_species", [(2, 1), (700, 1), (1100, 3)])
-def test_kernel_equals_numpy_twin_block_by_block(n, n_species):
+def test_kernel_equals_numpy_twin_block_by_block(n, n_species, sqrt):
     pos, starts = _cluster(n, n_species, seed=n)
     ref = _hist(_numpy_kernels, pos, starts, 0.006, n_blocks=3)
-    out = _hist(cy, pos, starts, 0.006, n_blocks=3)
+    out = _hist(cy, pos, starts, 0.006, n_blocks=3, sqrt=sqrt)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9 * max(1.0, ref.max()))
+
+
+@pytest.mark.skipif(cy is None, reason="compiled kernels not built")
+def test_square_root_routes_agree_and_default_is_one_of_them():
+    assert cy.SQRT_DEFAULT in cy.SQRT_ROUTES
+    pos, starts = _cluster(1200, 2, seed=21, box=40.0)
+    a, b = (_hist(cy, pos, starts, 0.006, n_blocks=2, sqrt=r) for r in cy.SQRT_ROUTES)
+    # ~1 ulp per distance apart: x = r/dr up to ~2e4, so u moves by <= ~1e-11
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * a.max())
+    default = _hist(cy, pos, starts, 0.006, n_blocks=2)
+    np.testing.assert_array_equal(default, a if cy.SQRT_DEFAULT == "instruction" else b)
+    with pytest.raises(ValueError):
+        _hist(cy, pos, starts, 0.006, sqrt="cordic")
 
 
 @pytest.mark.skipif(cy is None, reason="compiled kernels not built")
@@ -74,13 +93,13 @@ def test_new_pass_equals_earlier_pass():
     np.testing.assert_allclose(new, old, rtol=0, atol=1e-9 * old.max())
 
 
-@pytest.mark.parametrize("module", MODULES, ids=IDS)
-def test_coincident_atoms_land_on_the_zero_node(module):
+@pytest.mark.parametrize("module,sqrt", ROUTES, ids=ROUTE_IDS)
+def test_coincident_atoms_land_on_the_zero_node(module, sqrt):
     pos = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 4.5]])
     starts = np.array([0, 3], dtype=np.intp)
     dr = 0.5
     work = np.zeros((1, 1, 12))
-    module.pair_histogram(pos, starts, dr, work, 1)
+    module.pair_histogram(pos, starts, dr, work, 1, sqrt=sqrt)
     expect = np.zeros(12)
     expect[1] = 1.0          # r = 0 -> node m = 1 (r_m = (m - 1) dr)
     expect[4] = 2.0          # r = 1.5 A = 3 dr -> node m = 4, weight 1 each
