@@ -78,7 +78,11 @@ RECURRENCE_MIN_STEPS = 100_000
 #: single-threaded by ``benchmarks/cost_model.py`` on this project's 2-core Xeon with
 #: nothing else running (AVX2 clone, recurrence reseeded every 128 q, rows three at a time;
 #: three runs gave 0.75-0.94, 0 (three rows in one pass cost no more than one alone),
-#: 2.26-2.40 and 1.06-1.10; rounded up):
+#: 2.26-2.40 and 1.06-1.10; rounded up).  On the AMD EPYC 2-core machine of a later
+#: session, with the pass's sqrt instruction (see ``_pairs``), one run of the script gave
+#: 0.45, 0.03, 0.89 and 1.09.  On 500-q grids the choice rests on COST_ROT against the
+#: node count (the pair terms are under 1 % of either route), and with the constants below
+#: auto still took the faster of exact and histogram at 47-4,001 atoms there (bench_saxs.py).
 #: COST_ROT per node and q (one angle-addition step), COST_DOT per node, q and species
 #: pair (one multiply-add), COST_PAIR per pair of the histogram pass (distance and
 #: 4-node cubic spread), COST_DIST per pair of the distance pass of the exact route.
