@@ -427,9 +427,10 @@ cdef extern from *:
        -ffast-math, ~23 bits), one Newton step in float64 (~46 bits), x = d2 y, and one
        correction x += y (d2 - x^2) / 2 (~1 ulp, unbiased).  d2 + 1e-30 keeps r = 0 finite
        (x ~ 1e-15) and changes no d2 >= 1e-14.
-       vsqrtpd's throughput differs by CPU: on AMD EPYC (Zen 4) the instruction made the
-       pass 1.9x faster (1.53 -> 0.81 ns per pair, one thread, 20k atoms, bench_pairs.py),
-       while on the Intel Xeon of earlier benchmark runs it was the slowest step of the pass,
+       vsqrtpd's throughput differs by CPU: on AMD EPYC (Zen 4) the pass takes 0.84-0.90 ns
+       per pair with the instruction against 1.18-1.29 with the Newton form (one thread,
+       4,939-99,817 atoms, one run of bench_pairs.py), while on the Intel Xeon of earlier
+       benchmark runs the instruction was the slowest step of the pass,
        which is why the Newton form was written.  bench_pairs.py times both on the machine
        at hand.  The two differ by about 1 ulp per distance (~1e-16 relative in I(q)). */
     static inline double cs_sqrt_nr(double d2, float y0)
