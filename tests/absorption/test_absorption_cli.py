@@ -5,7 +5,6 @@ analytic crossing of two band shapes), not a value read from the program's outpu
 """
 
 import json
-import os
 
 import numpy as np
 import pytest

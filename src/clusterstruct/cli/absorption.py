@@ -196,7 +196,7 @@ def _print_report(r):
     for tr in r["tracks"]:
         print(f"  track {tr['wavelength_nm']:.1f} nm: seen {_fmt(tr['first_time'], 'g')}..{_fmt(tr['last_time'], 'g')} "
               f"{r['time_unit']} ({tr['status']})")
-    print(f"species (SVD rank above noise): "
+    print("species (SVD rank above noise): "
           + (f"{r['n_species']}" if r["n_species"] is not None else "not computed (one spectrum)"))
     if r["isosbestic_nm"]:
         for p in r["isosbestic_nm"]:

@@ -308,7 +308,6 @@ def _run_locked(store, spec, out, *, workers, scheduler, jobqueue, jobqueue_opti
         from .._progress import progress as progress_bar  # off when not a terminal or with --no-progress
         bar = progress_bar(total=n_tasks, initial=n_done_tasks, unit="cand", desc="screen")
     light = _light_spec(spec)
-    n_q = len(spec["q"])
     last_merge = time.monotonic()
     workers = os.cpu_count() if workers is None else int(workers)
     space_warned = False
