@@ -30,7 +30,6 @@ import sys
 import numpy as np
 
 from clusterstruct.absorption import Band, analyse_file, arrhenius, concentrations, synthetic_series, write_matrix_csv
-from clusterstruct.absorption.series import HC_EV_NM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "absorption")
