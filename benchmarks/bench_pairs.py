@@ -43,6 +43,8 @@ import time
 
 import numpy as np
 
+from _machine import header_lines
+
 Q = (0.01, 2.5, 500)
 DR = 0.015 / 2.5
 
@@ -177,7 +179,7 @@ def pair_pass_table(sizes, repeat, dll):
             tests = {
                 "legacy": lambda: kernel(cy.pair_histogram_legacy),
                 "new": lambda: kernel(cy.pair_histogram),
-                f"new-{other}": lambda: kernel(cy.pair_histogram, sqrt=other),
+                f"new-{other}": lambda: kernel(cy.pair_histogram, sqrt_route=other),
                 "new-f32": lambda: kernel(cy.pair_histogram, True),
             }
             if dll is not None:
@@ -281,7 +283,6 @@ def main(argv=None):
     print(f"# {os.uname().machine}, {os.cpu_count()} CPUs visible, affinity "
           f"{sorted(os.sched_getaffinity(0))}, python {sysconfig.get_python_version()}, "
           f"compiled kernels: {_engine.have_compiled_kernels()}", flush=True)
-    from _machine import header_lines
     print("\n".join(header_lines()), flush=True)
     result = {}
     with tempfile.TemporaryDirectory() as tmp:

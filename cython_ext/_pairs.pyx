@@ -656,7 +656,7 @@ def hist_coordinates(pos, double dr, single=False):
 
 
 def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, double dr,
-                   double[:, :, ::1] work, int n_threads=1, bint single=False, sqrt=None):
+                   double[:, :, ::1] work, int n_threads=1, bint single=False, sqrt_route=None):
     """Cubic-Lagrange pair-distance histogram per species pair, one per row block.
 
     work: (n_blocks, T(T+1)/2, n_bins), zeroed by the caller; node m is at
@@ -670,7 +670,7 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
     baseline and chosen at load time.  ``single`` computes x in float32 (benchmarks
     only: on perfect crystals its rounding is coherent over whole shells and moves I(q)
     at the minima by ~1e-4, see benchmarks/bench_pairs.py); weights and sums are
-    float64 either way.  ``sqrt``: the float64 square root, one of :data:`SQRT_ROUTES`
+    float64 either way.  ``sqrt_route``: the float64 square root, one of :data:`SQRT_ROUTES`
     (None: :data:`SQRT_DEFAULT`, this CPU's faster one); the two differ by ~1 ulp per
     distance.
     """
@@ -685,9 +685,9 @@ def pair_histogram(const double[:, ::1] pos, const Py_ssize_t[::1] starts, doubl
     cdef const void *pz
     cdef int rc
     cdef int kind
-    if sqrt is not None and sqrt not in SQRT_ROUTES:
-        raise ValueError(f"sqrt must be one of {SQRT_ROUTES} or None, not {sqrt!r}")
-    kind = 2 if single else SQRT_ROUTES.index(SQRT_DEFAULT if sqrt is None else sqrt)
+    if sqrt_route is not None and sqrt_route not in SQRT_ROUTES:
+        raise ValueError(f"sqrt_route must be one of {SQRT_ROUTES} or None, not {sqrt_route!r}")
+    kind = 2 if single else SQRT_ROUTES.index(SQRT_DEFAULT if sqrt_route is None else sqrt_route)
     if work.shape[1] != T * (T + 1) // 2:
         raise ValueError("work must have shape (n_blocks, T(T+1)/2, n_bins)")
     if N < 2 or n_blocks == 0 or nb == 0:

@@ -36,10 +36,10 @@ def _pair_groups(pos, starts):
     return out
 
 
-def _hist(module, pos, starts, dr, n_blocks=4, threads=2, sqrt=None):
+def _hist(module, pos, starts, dr, n_blocks=4, threads=2, sqrt_route=None):
     n_bins = int(_engine.max_distance(pos) / dr) + 5
     work = np.zeros((n_blocks, (len(starts) - 1) * len(starts) // 2, n_bins))
-    module.pair_histogram(pos, starts, dr, work, threads, sqrt=sqrt)
+    module.pair_histogram(pos, starts, dr, work, threads, sqrt_route=sqrt_route)
     return work
 
 
@@ -53,7 +53,7 @@ def test_moments_up_to_cubic_are_exact(module, sqrt):
     # 1,300 atoms: rows longer than the kernel's 512-pair chunk; 3 species pairs
     pos, starts = _cluster(1300, 2, seed=11)
     dr = 0.01
-    h = _hist(module, pos, starts, dr, sqrt=sqrt).sum(axis=0)
+    h = _hist(module, pos, starts, dr, sqrt_route=sqrt).sum(axis=0)
     x = np.arange(h.shape[1]) - 1.0
     for t, d in enumerate(_pair_groups(pos, starts)):
         for p in range(4):
@@ -67,7 +67,7 @@ def test_moments_up_to_cubic_are_exact(module, sqrt):
 def test_kernel_equals_numpy_twin_block_by_block(n, n_species, sqrt):
     pos, starts = _cluster(n, n_species, seed=n)
     ref = _hist(_numpy_kernels, pos, starts, 0.006, n_blocks=3)
-    out = _hist(cy, pos, starts, 0.006, n_blocks=3, sqrt=sqrt)
+    out = _hist(cy, pos, starts, 0.006, n_blocks=3, sqrt_route=sqrt)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9 * max(1.0, ref.max()))
 
 
@@ -75,13 +75,13 @@ def test_kernel_equals_numpy_twin_block_by_block(n, n_species, sqrt):
 def test_square_root_routes_agree_and_default_is_one_of_them():
     assert cy.SQRT_DEFAULT in cy.SQRT_ROUTES
     pos, starts = _cluster(1200, 2, seed=21, box=40.0)
-    a, b = (_hist(cy, pos, starts, 0.006, n_blocks=2, sqrt=r) for r in cy.SQRT_ROUTES)
+    a, b = (_hist(cy, pos, starts, 0.006, n_blocks=2, sqrt_route=r) for r in cy.SQRT_ROUTES)
     # ~1 ulp per distance apart: x = r/dr up to ~2e4, so u moves by <= ~1e-11
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * a.max())
     default = _hist(cy, pos, starts, 0.006, n_blocks=2)
-    np.testing.assert_array_equal(default, a if cy.SQRT_DEFAULT == "instruction" else b)
+    np.testing.assert_array_equal(default, dict(zip(cy.SQRT_ROUTES, (a, b)))[cy.SQRT_DEFAULT])
     with pytest.raises(ValueError):
-        _hist(cy, pos, starts, 0.006, sqrt="cordic")
+        _hist(cy, pos, starts, 0.006, sqrt_route="cordic")
 
 
 @pytest.mark.skipif(cy is None, reason="compiled kernels not built")
@@ -99,7 +99,7 @@ def test_coincident_atoms_land_on_the_zero_node(module, sqrt):
     starts = np.array([0, 3], dtype=np.intp)
     dr = 0.5
     work = np.zeros((1, 1, 12))
-    module.pair_histogram(pos, starts, dr, work, 1, sqrt=sqrt)
+    module.pair_histogram(pos, starts, dr, work, 1, sqrt_route=sqrt)
     expect = np.zeros(12)
     expect[1] = 1.0          # r = 0 -> node m = 1 (r_m = (m - 1) dr)
     expect[4] = 2.0          # r = 1.5 A = 3 dr -> node m = 4, weight 1 each

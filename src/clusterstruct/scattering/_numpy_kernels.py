@@ -78,13 +78,13 @@ def hist_coordinates(pos, dr, single=False):
     return np.ascontiguousarray(((p - c) * (1.0 / dr)).T, dtype=dtype)
 
 
-def pair_histogram(pos, starts, dr, work, n_threads=1, single=False, sqrt=None):
+def pair_histogram(pos, starts, dr, work, n_threads=1, single=False, sqrt_route=None):
     """Twin of ``_pairs.pair_histogram``: cubic-Lagrange distance histogram per species pair.
 
     Same steps: coordinates in units of dr centred on the bounding box
     (:func:`hist_coordinates`), x = sqrt(dx^2 + dy^2 + dz^2), k = floor(x), u = x - k,
     the weights of nodes k-1..k+2 added at k..k+3.  Row i of species a goes to block
-    (i - starts[a]) % n_blocks, as in the kernel.  ``single``: x in float32.  ``sqrt`` is
+    (i - starts[a]) % n_blocks, as in the kernel.  ``single``: x in float32.  ``sqrt_route`` is
     accepted for the kernel's signature; NumPy's square root is correctly rounded, as the
     kernel's "instruction" route.
     """
