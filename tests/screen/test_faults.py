@@ -372,10 +372,12 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path, reference):
     kills also land inside merges), each followed by --resume."""
     spec_path, ref = reference["many"]
     out = tmp_path / "kill9.h5"
-    # batches one by one, each taking >= 10 ms, so that the kills' moments span the computation
+    # batches one by one, each taking >= 30 ms (100 batches: >= 3 s of computation against
+    # kills 0.2-1.4 s after each start), so that the kills' moments span the computation
+    # however fast the machine evaluates; at 10 ms a fast machine finished after two kills
     driver = ("import sys, time; import clusterstruct.screen.run as r; r.MERGE_EVERY_S = 0.2; "
               "r.SERIAL_TASK_CANDIDATES = 4; ev = r.evaluate_shards; "
-              "r.evaluate_shards = lambda *a: (time.sleep(0.01), ev(*a))[1]; "
+              "r.evaluate_shards = lambda *a: (time.sleep(0.03), ev(*a))[1]; "
               "from clusterstruct.cli.main import main; sys.exit(main(sys.argv[1:]))")
     cmd = [sys.executable, "-c", driver, "screen", str(spec_path), "-o", str(out), "--workers", "0",
            "--no-progress", "--resume"]
